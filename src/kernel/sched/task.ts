@@ -2,6 +2,7 @@ import type { Kernel } from '../kernel.js';
 import type { MmStruct } from '../mm/mm_struct.js';
 import type { FilesStruct } from '../fs/fdtable.js';
 import type { FsStruct } from '../fs/fs_struct.js';
+import { SigHand, SignalStruct } from '../signal/sighand.js';
 
 /** Credentials (struct cred): real, effective, saved and filesystem ids. */
 export interface Cred {
@@ -16,6 +17,11 @@ export interface Cred {
   groups: number[];
 }
 
+/** Credentials of a user with the given ids and no supplementary groups. */
+export function makeCred(uid: number, gid: number): Cred {
+  return { uid, gid, euid: uid, egid: gid, suid: uid, sgid: gid, fsuid: uid, fsgid: gid, groups: [] };
+}
+
 /** User-mode register state saved while a task is not on the hart (struct pt_regs + FP state). */
 export interface TaskContext {
   /** x0..x31 as lo/hi int32 pairs, the layout of Hart.x (x[2i] = low half, x[2i+1] = high half). */
@@ -27,6 +33,47 @@ export interface TaskContext {
   frm: number;
 }
 
+export function newTaskContext(): TaskContext {
+  return { x: new Int32Array(66), f: new Float64Array(32), pc: 0, fflags: 0, frm: 0 };
+}
+
+/** Set register i of a saved context from a signed or unsigned double (as Hart.setReg does). */
+export function setContextReg(ctx: TaskContext, i: number, v: number): void {
+  if (i === 0) return;
+  const lo = v % 0x1_0000_0000;
+  ctx.x[2 * i] = lo | 0;
+  ctx.x[2 * i + 1] = Math.floor(v / 0x1_0000_0000) | 0;
+}
+
+/** Task states (TASK_RUNNING etc. in include/linux/sched.h). */
+export const enum TaskState {
+  /** On the run queue or on the hart. */
+  RUNNING = 0,
+  /** Sleeping in a system call that returned a Promise (TASK_INTERRUPTIBLE). */
+  INTERRUPTIBLE = 1,
+  /** Exited, waiting to be reaped by its parent (EXIT_ZOMBIE). */
+  ZOMBIE = 16,
+  /** Gone (EXIT_DEAD). */
+  DEAD = 32,
+}
+
+/** Alternate signal stack (struct sigaltstack as kept in task_struct: sas_ss_sp/size/flags). */
+export interface AltStack {
+  sp: number;
+  size: number;
+  flags: number;
+}
+
+/** prctl(2) state that has no other home yet. */
+export interface PrctlState {
+  pdeathsig: number;
+  dumpable: number;
+  noNewPrivs: number;
+  keepCaps: number;
+  childSubreaper: number;
+  timerSlackNs: number;
+}
+
 /**
  * A task (task_struct): one guest thread. Owned by kernel/sched; other subsystems read the
  * fields they need (fs: files, fs, cred; mm: mm; proc: everything).
@@ -35,10 +82,49 @@ export class Task {
   pid = 0;
   tgid = 0;
   ppid = 0;
+  /** Process group and session (Linux keeps them as struct pid links in signal_struct). */
+  pgid = 0;
+  sid = 0;
   /** Executable name, at most 15 bytes (TASK_COMM_LEN 16). */
   comm = '';
   /** Absolute guest path of the executable: the target of /proc/self/exe. */
   exePath = '';
+
+  state: TaskState = TaskState.RUNNING;
+  /** TIF_NEED_RESCHED: give up the hart at the next return to user mode (sched_yield, tick). */
+  needResched = false;
+  /** Wait status once a ZOMBIE: (code & 0xff) << 8 for exit(), the signal number (| 0x80 for core) when killed. */
+  exitCode = 0;
+
+  /** Signal dispositions (shared by threads: CLONE_SIGHAND) and process-wide signal state. */
+  sighand = new SigHand();
+  signal = new SignalStruct();
+  /** Blocked and thread-pending signals (task->blocked, task->pending), bit sig-1. */
+  blocked = 0n;
+  pending = 0n;
+  sas: AltStack = { sp: 0, size: 0, flags: 0 };
+  /** si_code and si_addr of the last synchronous fault signal (for the siginfo of a future handler). */
+  lastFault: { code: number; addr: number } | null = null;
+
+  /** set_tid_address / CLONE_CHILD_CLEARTID: cleared and futex-woken at exit. */
+  clearChildTid = 0;
+  /** set_robust_list: head of the robust futex list and its length. */
+  robustList = 0;
+  robustListLen = 0;
+
+  prctl: PrctlState = {
+    pdeathsig: 0,
+    dumpable: 1,
+    noNewPrivs: 0,
+    keepCaps: 0,
+    childSubreaper: 0,
+    timerSlackNs: 50_000,
+  };
+
+  /** Host nanoseconds this thread spent on the hart (its user time; the kernel's own time is not guest-visible). */
+  cpuNs = 0;
+  /** CLOCK_MONOTONIC at creation (start_time). */
+  startTimeNs = 0;
 
   constructor(
     readonly kernel: Kernel,
@@ -48,4 +134,11 @@ export class Task {
     public cred: Cred,
     public context: TaskContext,
   ) {}
+
+  /** CPU time of the live threads of this task's group (one thread per process for now). */
+  threadGroupCpuNs(): number {
+    let ns = 0;
+    for (const t of this.kernel.threadGroup(this.tgid)) ns += t.cpuNs;
+    return ns;
+  }
 }

@@ -1,0 +1,36 @@
+/**
+ * open_exec / do_open_execat (fs/exec.c): open a file to execute it. It must be a regular
+ * file the caller may execute, on a filesystem that allows exec.
+ */
+import { EACCES } from '../errno.js';
+import type { Task } from '../sched/task.js';
+import type { File } from '../fs/file.js';
+import { filpOpen } from '../fs/open.js';
+import { dPath } from '../fs/d_path.js';
+import { inodePermission } from '../fs/namei.js';
+import { AT_FDCWD, O_LARGEFILE, O_RDONLY } from '../fs/uapi.js';
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+/** MAY_EXEC (include/linux/fs.h). */
+const MAY_EXEC = 1;
+
+export function openExec(task: Task, name: string): File | number {
+  const f = filpOpen(task, AT_FDCWD, name, O_RDONLY | O_LARGEFILE, 0);
+  if (typeof f === 'number') return f;
+  if ((f.inode.mode & S_IFMT) !== S_IFREG) {
+    f.put();
+    return -EACCES;
+  }
+  const r = inodePermission(f.inode, MAY_EXEC, task.cred, task);
+  if (r < 0) {
+    f.put();
+    return r;
+  }
+  return f;
+}
+
+/** The absolute name of an opened file as the task sees it (d_path from its root). */
+export function execPathName(task: Task, f: File): string {
+  return dPath(f.path, task.fs.root);
+}

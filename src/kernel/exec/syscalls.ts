@@ -1,0 +1,8 @@
+/** The exec system calls (fs/exec.c). execveat arrives with fd-relative lookups. */
+import type { SyscallTable } from '../syscall/types.js';
+import { SYS_execve } from '../syscall/numbers.js';
+import { sysExecve } from './exec.js';
+
+export const execSyscalls: SyscallTable = {
+  [SYS_execve]: sysExecve,
+};

@@ -1,0 +1,271 @@
+import * as E from '../errno.js';
+import { copyFromUser, getUser64, putUser64 } from '../mm/uaccess.js';
+import type { Task } from '../sched/task.js';
+import { FMODE_LSEEK, FMODE_PREAD, FMODE_PWRITE, FMODE_STREAM, type File, type Kiocb } from './file.js';
+import { IovIter } from './iov_iter.js';
+import {
+  MAX_RW_COUNT,
+  O_APPEND,
+  SEEK_CUR,
+  SEEK_DATA,
+  SEEK_END,
+  SEEK_HOLE,
+  SEEK_SET,
+  S_ISDIR,
+  S_ISREG,
+} from './uapi.js';
+
+/**
+ * read/write and friends (fs/read_write.c). Every variant builds an IovIter and calls the
+ * driver's read_iter/write_iter once; the file position moves only for non-stream files
+ * and only by what was transferred. Handlers return a Promise when the driver sleeps.
+ */
+
+/** Max iovec entries (UIO_MAXIOV). */
+export const UIO_MAXIOV = 1024;
+
+type Result = number | Promise<number>;
+
+/** After a read/write: advance f_pos unless positioned (pread) or a stream. */
+function finish(file: File, iocb: Kiocb, r: Result, positioned: boolean): Result {
+  const apply = (n: number): number => {
+    if (n > 0 && !positioned && !(file.mode & FMODE_STREAM)) file.pos = iocb.pos;
+    return n;
+  };
+  return typeof r === 'number' ? apply(r) : r.then(apply);
+}
+
+/** vfs_read on an iterator. `pos` null = use and advance f_pos. */
+export function vfsReadIter(file: File, iter: IovIter, pos: number | null): Result {
+  if (!file.readable) return -E.EBADF;
+  if (S_ISDIR(file.inode.mode)) return -E.EISDIR;
+  if (!file.op.readIter) return -E.EINVAL;
+  if (iter.count === 0) return 0;
+  const iocb: Kiocb = { file, pos: pos ?? (file.mode & FMODE_STREAM ? 0 : file.pos), flags: file.flags };
+  return finish(file, iocb, file.op.readIter(iocb, iter), pos !== null);
+}
+
+/** vfs_write on an iterator. */
+export function vfsWriteIter(file: File, iter: IovIter, pos: number | null): Result {
+  if (!file.writable) return -E.EBADF;
+  if (!file.op.writeIter) return -E.EINVAL;
+  if (iter.count === 0 && S_ISREG(file.inode.mode)) return 0;
+  const iocb: Kiocb = { file, pos: pos ?? (file.mode & FMODE_STREAM ? 0 : file.pos), flags: file.flags };
+  return finish(file, iocb, file.op.writeIter(iocb, iter), pos !== null);
+}
+
+function clampCount(count: number): number {
+  return count > MAX_RW_COUNT ? MAX_RW_COUNT : count;
+}
+
+export function sysRead(task: Task, fd: number, buf: number, count: number): Result {
+  const f = task.files.get(fd | 0);
+  if (!f) return -E.EBADF;
+  if (count < 0) return -E.EINVAL;
+  return vfsReadIter(f, IovIter.user(task.mm, buf, clampCount(count)), null);
+}
+
+export function sysWrite(task: Task, fd: number, buf: number, count: number): Result {
+  const f = task.files.get(fd | 0);
+  if (!f) return -E.EBADF;
+  if (count < 0) return -E.EINVAL;
+  return vfsWriteIter(f, IovIter.user(task.mm, buf, clampCount(count)), null);
+}
+
+export function sysPread64(task: Task, fd: number, buf: number, count: number, pos: number): Result {
+  const f = task.files.get(fd | 0);
+  if (!f) return -E.EBADF;
+  if (pos < 0 || count < 0) return -E.EINVAL;
+  if (!f.readable) return -E.EBADF;
+  if (!(f.mode & FMODE_PREAD)) return -E.ESPIPE;
+  return vfsReadIter(f, IovIter.user(task.mm, buf, clampCount(count)), pos);
+}
+
+export function sysPwrite64(task: Task, fd: number, buf: number, count: number, pos: number): Result {
+  const f = task.files.get(fd | 0);
+  if (!f) return -E.EBADF;
+  if (pos < 0 || count < 0) return -E.EINVAL;
+  if (!f.writable) return -E.EBADF;
+  if (!(f.mode & FMODE_PWRITE)) return -E.ESPIPE;
+  return vfsWriteIter(f, IovIter.user(task.mm, buf, clampCount(count)), pos);
+}
+
+/**
+ * import_iovec: read `cnt` struct iovec {void *base; size_t len} from user memory.
+ * Lengths that are negative as ssize_t → EINVAL; the total is clamped to MAX_RW_COUNT.
+ */
+export function importIovec(task: Task, uiov: number, cnt: number): IovIter | number {
+  if (cnt < 0 || cnt > UIO_MAXIOV) return -E.EINVAL;
+  if (cnt === 0) return IovIter.userVec(task.mm, [], []);
+  const raw = copyFromUser(task.mm, uiov, cnt * 16);
+  if (typeof raw === 'number') return -E.EFAULT;
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const bases: number[] = [];
+  const lens: number[] = [];
+  let total = 0;
+  for (let i = 0; i < cnt; i++) {
+    const base = v.getUint32(i * 16, true) + v.getUint32(i * 16 + 4, true) * 4294967296;
+    const lenHi = v.getUint32(i * 16 + 12, true);
+    if (lenHi & 0x80000000) return -E.EINVAL;
+    let len = v.getUint32(i * 16 + 8, true) + lenHi * 4294967296;
+    if (total + len > MAX_RW_COUNT) len = MAX_RW_COUNT - total;
+    total += len;
+    bases.push(base);
+    lens.push(len);
+  }
+  return IovIter.userVec(task.mm, bases, lens);
+}
+
+function doReadv(task: Task, fd: number, uiov: number, cnt: number, pos: number | null): Result {
+  const f = task.files.get(fd | 0);
+  if (!f) return -E.EBADF;
+  if (pos !== null) {
+    if (pos < 0) return -E.EINVAL;
+    if (!f.readable) return -E.EBADF;
+    if (!(f.mode & FMODE_PREAD)) return -E.ESPIPE;
+  }
+  const it = importIovec(task, uiov, cnt | 0);
+  if (typeof it === 'number') return it;
+  return vfsReadIter(f, it, pos);
+}
+
+function doWritev(task: Task, fd: number, uiov: number, cnt: number, pos: number | null): Result {
+  const f = task.files.get(fd | 0);
+  if (!f) return -E.EBADF;
+  if (pos !== null) {
+    if (pos < 0) return -E.EINVAL;
+    if (!f.writable) return -E.EBADF;
+    if (!(f.mode & FMODE_PWRITE)) return -E.ESPIPE;
+  }
+  const it = importIovec(task, uiov, cnt | 0);
+  if (typeof it === 'number') return it;
+  return vfsWriteIter(f, it, pos);
+}
+
+export const sysReadv = (t: Task, fd: number, iov: number, cnt: number): Result => doReadv(t, fd, iov, cnt, null);
+export const sysWritev = (t: Task, fd: number, iov: number, cnt: number): Result => doWritev(t, fd, iov, cnt, null);
+/** preadv(fd, iov, cnt, pos_l, pos_h): on 64-bit the offset is all in pos_l. */
+export const sysPreadv = (t: Task, fd: number, iov: number, cnt: number, pos: number): Result =>
+  doReadv(t, fd, iov, cnt, pos);
+export const sysPwritev = (t: Task, fd: number, iov: number, cnt: number, pos: number): Result =>
+  doWritev(t, fd, iov, cnt, pos);
+
+/**
+ * generic_file_llseek_size (+ SEEK_DATA/SEEK_HOLE with the whole file as data, as for
+ * filesystems without holes). Directories accept SET/CUR only (dcache_dir_lseek).
+ */
+export function vfsLlseek(file: File, offset: number, whence: number): number {
+  if (whence < SEEK_SET || whence > SEEK_HOLE) return -E.EINVAL;
+  if (file.op.llseek) return file.op.llseek(file, offset, whence);
+  if (!(file.mode & FMODE_LSEEK) || file.mode & FMODE_STREAM) return -E.ESPIPE;
+  const isDir = S_ISDIR(file.inode.mode);
+  const size = file.inode.size;
+  let pos: number;
+  switch (whence) {
+    case SEEK_SET:
+      pos = offset;
+      break;
+    case SEEK_CUR:
+      pos = file.pos + offset;
+      break;
+    case SEEK_END:
+      if (isDir) return -E.EINVAL;
+      pos = size + offset;
+      break;
+    case SEEK_DATA:
+      if (isDir) return -E.EINVAL;
+      if (offset < 0 || offset >= size) return -E.ENXIO;
+      pos = offset;
+      break;
+    default: // SEEK_HOLE
+      if (isDir) return -E.EINVAL;
+      if (offset < 0 || offset >= size) return -E.ENXIO;
+      pos = size;
+  }
+  if (pos < 0 || pos > file.inode.sb.maxBytes) return -E.EINVAL;
+  if (pos !== file.pos) {
+    file.pos = pos;
+    if (isDir && pos === 0) file.dirSnapshot = null;
+  }
+  return pos;
+}
+
+export function sysLseek(task: Task, fd: number, offset: number, whence: number): number {
+  const f = task.files.get(fd | 0);
+  if (!f) return -E.EBADF;
+  return vfsLlseek(f, offset, whence >>> 0);
+}
+
+/** Run a generator of steps that may yield Promises: synchronous until something sleeps. */
+function drive(gen: Generator<Result, number, number>): Result {
+  let r = gen.next(0);
+  while (!r.done) {
+    const v = r.value;
+    if (typeof v !== 'number') {
+      return (async () => {
+        let x = await v;
+        let rr = gen.next(x);
+        while (!rr.done) {
+          const vv = rr.value;
+          x = typeof vv === 'number' ? vv : await vv;
+          rr = gen.next(x);
+        }
+        return rr.value;
+      })();
+    }
+    r = gen.next(v);
+  }
+  return r.value;
+}
+
+const SENDFILE_CHUNK = 65536;
+
+/**
+ * sendfile(out_fd, in_fd, *offset, count) (do_sendfile): copy through a kernel buffer.
+ * With an offset pointer the input position is read and written back there and in_fd's
+ * own position does not move.
+ */
+export function sysSendfile(task: Task, outFd: number, inFd: number, uoff: number, count: number): Result {
+  const inF = task.files.get(inFd | 0);
+  const outF = task.files.get(outFd | 0);
+  if (!inF || !inF.readable) return -E.EBADF;
+  if (!outF || !outF.writable) return -E.EBADF;
+  if (!inF.op.readIter || S_ISDIR(inF.inode.mode)) return -E.EINVAL;
+  if (!outF.op.writeIter) return -E.EINVAL;
+  if (outF.flags & O_APPEND) return -E.EINVAL; // do_splice_direct refuses appending outputs
+  let pos: number | null = null;
+  if (uoff !== 0) {
+    if (!(inF.mode & FMODE_PREAD)) return -E.ESPIPE;
+    const p = getUser64(task.mm, uoff);
+    if (p === null) return -E.EFAULT;
+    if (p < 0) return -E.EINVAL;
+    pos = p;
+  }
+  if (count < 0) return -E.EINVAL;
+  const total = clampCount(count);
+  function* steps(): Generator<Result, number, number> {
+    let done = 0;
+    const buf = new Uint8Array(Math.min(total, SENDFILE_CHUNK));
+    while (done < total) {
+      const want = Math.min(buf.length, total - done);
+      const n = yield vfsReadIter(inF!, IovIter.kernel(buf.subarray(0, want)), pos);
+      if (n < 0) {
+        if (done === 0) return n;
+        break;
+      }
+      if (n === 0) break;
+      const w = yield vfsWriteIter(outF!, IovIter.kernel(buf.subarray(0, n)), null);
+      if (w < 0) {
+        if (done === 0) return w;
+        break;
+      }
+      if (pos !== null) pos += w;
+      else if (w < n && !(inF!.mode & FMODE_STREAM)) inF!.pos -= n - w; // give back what was not written
+      done += w;
+      if (w < n) break;
+    }
+    if (pos !== null && putUser64(task.mm, uoff, pos) < 0) return -E.EFAULT;
+    return done;
+  }
+  return drive(steps());
+}

@@ -1,0 +1,143 @@
+/**
+ * start_kernel (init/main.c) for one machine, in Linux's order as far as the pieces exist:
+ * trap_init (the system-call table), mm_init (the buddy allocator over all of RAM),
+ * sched_init, vfs_caches_init (the root filesystem), time_init, then rest_init, which makes
+ * the first task and executes the first program in it. Resolves when the last task is gone.
+ */
+import type { PhysicalMemory } from '../../machine/memory.js';
+import type { Hart } from '../../machine/cpu/hart.js';
+import type { Clock } from '../../machine/dev/clock.js';
+import type { CharStream } from '../../machine/dev/char-stream.js';
+import { Kernel } from '../kernel.js';
+import { BuddyAllocator } from '../mm/page_alloc.js';
+import { createRootFs } from '../fs/rootfs.js';
+import { Task, TaskState, makeCred, newTaskContext } from '../sched/task.js';
+import { runLoop, switchTo } from '../sched/core.js';
+import { buildSyscallTable } from '../syscall/table.js';
+import { doExecve } from '../exec/exec.js';
+import { UTS_RELEASE, UTS_VERSION } from '../sys/sys.js';
+
+/** A file placed into the in-memory root before the first program runs. */
+export interface BootFile {
+  /** Absolute guest path (UTF-8). */
+  path: string;
+  data: Uint8Array;
+  mode: number;
+}
+
+export interface BootParams {
+  mem: PhysicalMemory;
+  hart: Hart;
+  clock: Clock;
+  /** The host's diagnostic channel (strace, kernel messages with `debug`). */
+  console: (line: string) => void;
+  strace?: boolean;
+  debug?: boolean;
+  /** fds 0, 1, 2 of the first task. */
+  stdio: [CharStream, CharStream, CharStream];
+  /** qemu's -L: a host directory visible read-only under `/` where the in-memory root has no entry. */
+  hostLibDir?: string;
+  files: BootFile[];
+  /** Directories to create (empty) in the root; the first task's cwd must be among them or exist. */
+  dirs: string[];
+  cwd: string;
+  /** The first program: the path as execve gets it, argv and envp as bytes. */
+  init: { filename: string; argv: Uint8Array[]; envp: Uint8Array[]; exePath?: string };
+  uid: number;
+  gid: number;
+  nodename?: string;
+}
+
+/** How the machine ended: the first task's wait status, decoded. */
+export interface ExitStatus {
+  /** exit() status when it exited normally, else null. */
+  code: number | null;
+  /** The terminating signal, else null. */
+  signal: number | null;
+  /** Raw wait status (Linux encoding). */
+  waitStatus: number;
+  /** Set when the first program could not be executed at all (-errno from execve). */
+  execError?: number;
+}
+
+/** A UTF-8 JS string → the kernel's byte-string form (one char per byte). */
+export function toByteString(s: string): string {
+  return Buffer.from(s, 'utf8').toString('latin1');
+}
+
+export async function startKernel(p: BootParams): Promise<ExitStatus> {
+  const kernel = new Kernel({
+    mem: p.mem,
+    hart: p.hart,
+    clock: p.clock,
+    console: p.console,
+    strace: p.strace,
+    debug: p.debug,
+    nodename: p.nodename,
+  });
+  kernel.log(`Linux version ${UTS_RELEASE} (labvisor) ${UTS_VERSION}`);
+
+  // trap_init: the system-call table.
+  kernel.syscalls = buildSyscallTable((m) => kernel.warn(m));
+  kernel.log(`syscall table: ${kernel.syscalls.filter(Boolean).length} system calls`);
+
+  // mm_init: every frame of RAM goes to the buddy allocator (the kernel itself lives outside it).
+  kernel.pageAlloc = new BuddyAllocator(p.mem, 0);
+  kernel.log(`Memory: ${(kernel.pageAlloc.nrFree() * 4) | 0}K/${(p.mem.size / 1024) | 0}K available`);
+
+  // sched_init: the run queue exists with the kernel; nothing else to set up for one hart.
+  kernel.log('sched: round-robin run queue, 1 CPU');
+
+  // vfs_caches_init → mnt_init → init_rootfs: the in-memory root.
+  kernel.rootFs = createRootFs({ hostLibDir: p.hostLibDir, clock: p.clock });
+  kernel.rootFs.setTaskSource({
+    find: (pid) => kernel.findTask(pid),
+    tgids: () =>
+      [...kernel.tasks.values()]
+        .filter((t) => t.pid === t.tgid && t.state !== TaskState.DEAD)
+        .map((t) => t.pid)
+        .sort((a, b) => a - b),
+  });
+  for (const d of p.dirs) kernel.rootFs.mkdirp(d);
+  for (const f of p.files) kernel.rootFs.addFile(f.path, f.data, f.mode);
+  kernel.log(`VFS: in-memory root mounted${p.hostLibDir ? `, ${p.hostLibDir} visible read-only` : ''}`);
+
+  // time_init.
+  kernel.log('clocksource: host monotonic clock, timebase 10 MHz');
+
+  // rest_init → kernel_init → run_init_process: the first task executes the program.
+  const task = new Task(
+    kernel,
+    kernel.newMm(),
+    kernel.rootFs.newFilesStruct(p.stdio),
+    kernel.rootFs.newFsStruct(toByteString(p.cwd)),
+    makeCred(p.uid, p.gid),
+    newTaskContext(),
+  );
+  task.pid = task.tgid = kernel.allocPid();
+  task.ppid = 0;
+  // The first process leads its own session and process group (and so owns the terminal's
+  // foreground group), as a program started by a shell leads its job's group.
+  task.pgid = task.sid = task.pid;
+  task.comm = 'init';
+  task.startTimeNs = p.clock.monotonicNs();
+  kernel.tasks.set(task.pid, task);
+  switchTo(kernel, task);
+  const r = doExecve(task, toByteString(p.init.filename), p.init.argv, p.init.envp, {
+    exePath: p.init.exePath !== undefined ? toByteString(p.init.exePath) : undefined,
+  });
+  if (r < 0) {
+    kernel.log(`Failed to execute ${p.init.filename} (error ${r})`);
+    task.mm.destroy();
+    task.files.closeAll();
+    return { code: null, signal: null, waitStatus: 0, execError: -r };
+  }
+  kernel.log(`Run ${p.init.filename} as init process`);
+  kernel.runQueue.enqueue(task);
+  await runLoop(kernel);
+  const ws = task.exitCode;
+  const sig = ws & 0x7f;
+  return sig === 0
+    ? { code: (ws >> 8) & 0xff, signal: null, waitStatus: ws }
+    : { code: null, signal: sig, waitStatus: ws };
+}

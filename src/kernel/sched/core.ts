@@ -1,0 +1,181 @@
+/**
+ * The scheduler core and the trap path back into the kernel (kernel/sched/core.c __schedule,
+ * arch/riscv/kernel/traps.c, arch/riscv/mm/fault.c do_page_fault).
+ *
+ * The loop: pick a runnable task, put its context on the hart, `hart.run(TICK_BUDGET)`, and
+ * handle what stopped it — a system call, a page fault, an exception, or the budget running
+ * out (the timer tick). A tick or sched_yield with others runnable switches tasks. Every
+ * YIELD_INTERVAL_MS of host time the loop yields to the worker's event loop so host messages
+ * (console input, timers) are handled; with nothing runnable it awaits the next wake-up and
+ * uses no CPU at all.
+ */
+import type { Kernel } from '../kernel.js';
+import type { Task } from './task.js';
+import { TaskState } from './task.js';
+import { Trap } from '../../machine/cpu/trap.js';
+import { doSyscall } from '../syscall/entry.js';
+import { doSignal, forceSigFault, signalPending } from '../signal/signal.js';
+import {
+  BUS_ADRALN,
+  ILL_ILLOPC,
+  SEGV_ACCERR,
+  SEGV_MAPERR,
+  SIGBUS,
+  SIGILL,
+  SIGKILL,
+  SIGSEGV,
+  SIGTRAP,
+  TRAP_BRKPT,
+} from '../signal/signum.js';
+import { doGroupExit } from './exit.js';
+
+/** Instructions per `hart.run()`: the tick (a few milliseconds of guest time). */
+export const TICK_BUDGET = 200_000;
+/** Host time between yields to the event loop. */
+export const YIELD_INTERVAL_MS = 15;
+/** A page fault that the fault handler "fixed" but that recurs this often at the same place is a kernel bug. */
+const MAX_FAULT_REPEAT = 32;
+
+/** context_switch(): save the outgoing task's registers, load the incoming task's, switch satp. */
+export function switchTo(kernel: Kernel, next: Task): void {
+  const prev = kernel.current;
+  if (prev === next) return;
+  const h = kernel.hart;
+  if (prev && (prev.state === TaskState.RUNNING || prev.state === TaskState.INTERRUPTIBLE)) h.saveContext(prev.context);
+  h.loadContext(next.context);
+  h.setRoot(next.mm.pgdPfn);
+  kernel.current = next;
+}
+
+/** Per-kernel record of the last page fault, to detect a fault the handler cannot fix. */
+interface FaultTrack {
+  trap: number;
+  pc: number;
+  va: number;
+  count: number;
+}
+const faultTracks = new WeakMap<Kernel, FaultTrack>();
+
+function pageFault(kernel: Kernel, task: Task, trap: number, access: 0 | 1 | 2): void {
+  const h = kernel.hart;
+  const va = h.trapValue;
+  let r: number;
+  try {
+    r = task.mm.handleFault(va, access);
+  } catch (e) {
+    kernel.warn(`BUG: page fault handler failed at 0x${va.toString(16)}: ${e instanceof Error ? e.stack : String(e)}`);
+    doGroupExit(task, SIGSEGV);
+    return;
+  }
+  if (r !== 0) {
+    forceSigFault(task, SIGSEGV, { code: r === 1 ? SEGV_MAPERR : SEGV_ACCERR, addr: va });
+    return;
+  }
+  let ft = faultTracks.get(kernel);
+  if (!ft) faultTracks.set(kernel, (ft = { trap: -1, pc: -1, va: -1, count: 0 }));
+  if (ft.trap === trap && ft.pc === h.pc && ft.va === va) {
+    if (++ft.count > MAX_FAULT_REPEAT) {
+      kernel.warn(
+        `BUG: ${task.comm}[${task.pid}]: page fault at 0x${va.toString(16)} (pc 0x${h.pc.toString(16)}, trap ${trap}) keeps recurring after being handled`,
+      );
+      ft.count = 0;
+      forceSigFault(task, SIGSEGV, { code: SEGV_ACCERR, addr: va });
+    }
+  } else {
+    ft.trap = trap;
+    ft.pc = h.pc;
+    ft.va = va;
+    ft.count = 1;
+  }
+}
+
+/** Handle the trap that made `hart.run()` return (everything but BUDGET). */
+export function handleTrap(kernel: Kernel, task: Task, trap: number): void {
+  const h = kernel.hart;
+  switch (trap) {
+    case Trap.ECALL_U:
+      doSyscall(kernel, task);
+      return;
+    case Trap.INSN_PAGE_FAULT:
+      pageFault(kernel, task, trap, 2);
+      return;
+    case Trap.LOAD_PAGE_FAULT:
+      pageFault(kernel, task, trap, 0);
+      return;
+    case Trap.STORE_PAGE_FAULT:
+      pageFault(kernel, task, trap, 1);
+      return;
+    case Trap.INSN_ACCESS:
+    case Trap.LOAD_ACCESS:
+    case Trap.STORE_ACCESS:
+      // do_trap_{insn,load,store}_fault: user mode gets SIGSEGV / SEGV_ACCERR.
+      forceSigFault(task, SIGSEGV, { code: SEGV_ACCERR, addr: h.trapValue });
+      return;
+    case Trap.INSN_MISALIGNED:
+    case Trap.LOAD_MISALIGNED:
+    case Trap.STORE_MISALIGNED:
+      // The hart does ordinary misaligned accesses itself; what traps (AMO, LR/SC) is SIGBUS.
+      forceSigFault(task, SIGBUS, { code: BUS_ADRALN, addr: h.trapValue });
+      return;
+    case Trap.ILLEGAL_INSN:
+      if (h.lastInternalError !== null) {
+        // The hart threw (a hart bug) and reported it as an illegal instruction: say so.
+        const e = h.lastInternalError;
+        h.lastInternalError = null;
+        kernel.warn(
+          `BUG: hart error at pc 0x${h.pc.toString(16)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+        );
+      }
+      forceSigFault(task, SIGILL, { code: ILL_ILLOPC, addr: h.pc });
+      return;
+    case Trap.BREAKPOINT:
+      forceSigFault(task, SIGTRAP, { code: TRAP_BRKPT, addr: h.pc });
+      return;
+    default:
+      kernel.warn(`BUG: unexpected trap ${trap} from ${task.comm}[${task.pid}] at pc 0x${h.pc.toString(16)}`);
+      forceSigFault(task, SIGKILL, { code: 0, addr: h.pc });
+  }
+}
+
+const yieldToHost = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** schedule() forever: returns when no task is left alive. */
+export async function runLoop(kernel: Kernel): Promise<void> {
+  const h = kernel.hart;
+  const rq = kernel.runQueue;
+  let lastYield = performance.now();
+  for (;;) {
+    const task = rq.pickNext();
+    if (!task) {
+      if (!kernel.hasLiveTasks()) return;
+      await rq.waitForWork(); // idle: nothing runs until a timer or host event wakes a task
+      lastYield = performance.now();
+      continue;
+    }
+    if (task.state !== TaskState.RUNNING) continue;
+    switchTo(kernel, task);
+    const start = performance.now();
+    kernel.sliceStartMs = start;
+    let now = start;
+    for (;;) {
+      const trap = h.run(TICK_BUDGET);
+      if (trap === Trap.BUDGET) {
+        if (rq.nrRunning > 0) task.needResched = true; // the tick: time to let another task run
+      } else {
+        handleTrap(kernel, task, trap);
+      }
+      // Return to user mode (exit_to_user_mode_loop): act on pending signals.
+      if (task.state === TaskState.RUNNING && signalPending(task)) doSignal(task);
+      now = performance.now();
+      if (task.state !== TaskState.RUNNING || task.needResched || now - lastYield >= YIELD_INTERVAL_MS) break;
+    }
+    task.cpuNs += (now - start) * 1e6;
+    kernel.sliceStartMs = 0;
+    task.needResched = false;
+    if (task.state === TaskState.RUNNING) rq.enqueue(task);
+    if (now - lastYield >= YIELD_INTERVAL_MS) {
+      await yieldToHost();
+      lastYield = performance.now();
+    }
+  }
+}
