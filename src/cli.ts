@@ -215,6 +215,9 @@ function runMachine(cfg: ExecMachineConfig): Promise<number> {
           if (stdin.isTTY) stdin.setRawMode(m.raw);
           break;
         case 'exit':
+          if (m.stats && process.env['LABVISOR_STATS'] === '1') {
+            process.stderr.write(`labvisor: instret=${m.stats.instret} seconds=${m.stats.seconds.toFixed(3)}\n`);
+          }
           if (m.errorText !== undefined) {
             process.stderr.write(`labvisor: internal error: ${m.errorText}\n`);
             finish(70);

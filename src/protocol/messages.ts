@@ -73,4 +73,12 @@ export type WorkerToHost =
    * The machine finished. `code` is the exit status of a normal exit; `signal` the signal
    * that killed the program; `execError` an errno when the program could not be started.
    */
-  | { type: 'exit'; code: number | null; signal: number | null; execError?: number; errorText?: string };
+  | {
+      type: 'exit';
+      code: number | null;
+      signal: number | null;
+      execError?: number;
+      errorText?: string;
+      /** Guest instructions retired and seconds the machine ran (for LABVISOR_STATS and benchmarks). */
+      stats?: { instret: number; seconds: number };
+    };

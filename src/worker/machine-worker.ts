@@ -155,6 +155,7 @@ async function runExec(cfg: ExecMachineConfig): Promise<void> {
   });
 
   const enc = new TextEncoder();
+  const bootMs = performance.now();
   const status = await startKernel({
     mem,
     hart,
@@ -182,7 +183,8 @@ async function runExec(cfg: ExecMachineConfig): Promise<void> {
     gid: cfg.gid,
   });
   out.flush();
-  post({ type: 'exit', code: status.code, signal: status.signal, execError: status.execError });
+  const stats = { instret: hart.instret, seconds: (performance.now() - bootMs) / 1000 };
+  post({ type: 'exit', code: status.code, signal: status.signal, execError: status.execError, stats });
   port.close();
 }
 

@@ -17,6 +17,7 @@ import { doSyscall } from '../syscall/entry.js';
 import { doSignal, forceSigFault, signalPending } from '../signal/signal.js';
 import {
   BUS_ADRALN,
+  BUS_ADRERR,
   ILL_ILLOPC,
   SEGV_ACCERR,
   SEGV_MAPERR,
@@ -65,6 +66,17 @@ function pageFault(kernel: Kernel, task: Task, trap: number, access: 0 | 1 | 2):
   } catch (e) {
     kernel.warn(`BUG: page fault handler failed at 0x${va.toString(16)}: ${e instanceof Error ? e.stack : String(e)}`);
     doGroupExit(task, SIGSEGV);
+    return;
+  }
+  if (r < 0) {
+    // Out of frames (VM_FAULT_OOM): pagefault_out_of_memory → the OOM killer; with one
+    // address space to pick from, the faulting process is the victim.
+    kernel.log(`Out of memory: Killed process ${task.tgid} (${task.comm})`);
+    forceSigFault(task, SIGKILL, { code: 0, addr: va });
+    return;
+  }
+  if (r === 3) {
+    forceSigFault(task, SIGBUS, { code: BUS_ADRERR, addr: va });
     return;
   }
   if (r !== 0) {

@@ -67,6 +67,8 @@ export const MINSIGSTKSZ = 2048;
 export const SEGV_MAPERR = 1;
 export const SEGV_ACCERR = 2;
 export const BUS_ADRALN = 1;
+/** Nonexistent physical address: a file mapping beyond end of file (filemap_fault → VM_FAULT_SIGBUS). */
+export const BUS_ADRERR = 2;
 export const ILL_ILLOPC = 1;
 export const TRAP_BRKPT = 1;
 export const SI_USER = 0;
