@@ -133,3 +133,12 @@ export const EHWPOISON = 133;
 export const EWOULDBLOCK = EAGAIN;
 export const EDEADLOCK = EDEADLK;
 export const ENOTSUP = EOPNOTSUPP;
+
+/*
+ * Kernel-internal restart codes (include/linux/errno.h). They never reach user space: the
+ * system-call exit path turns them into a restart of the call or into -EINTR.
+ */
+export const ERESTARTSYS = 512;
+export const ERESTARTNOINTR = 513;
+export const ERESTARTNOHAND = 514;
+export const ERESTART_RESTARTBLOCK = 516;

@@ -3,6 +3,7 @@ import type { MmStruct } from '../mm/mm_struct.js';
 import type { FilesStruct } from '../fs/fdtable.js';
 import type { FsStruct } from '../fs/fs_struct.js';
 import { SigHand, SignalStruct } from '../signal/sighand.js';
+import type { Sleeper } from './wait.js';
 
 /** Credentials (struct cred): real, effective, saved and filesystem ids. */
 export interface Cred {
@@ -105,6 +106,9 @@ export class Task {
   sas: AltStack = { sp: 0, size: 0, flags: 0 };
   /** si_code and si_addr of the last synchronous fault signal (for the siginfo of a future handler). */
   lastFault: { code: number; addr: number } | null = null;
+
+  /** The interruptible sleep this task is in, if any (see sched/wait.ts); a signal ends it. */
+  sleeper: Sleeper | null = null;
 
   /** set_tid_address / CLONE_CHILD_CLEARTID: cleared and futex-woken at exit. */
   clearChildTid = 0;
