@@ -48,6 +48,15 @@ export class LogBuffer {
   }
 }
 
+/** PID_MAX_DEFAULT (CONFIG_BASE_SMALL=0): 32768. */
+export const PID_MAX_DEFAULT = 32768;
+/** RESERVED_PIDS: after pid_max wraps, allocation resumes here. */
+export const RESERVED_PIDS = 300;
+/** THREAD_SIZE on riscv64 (16 KiB kernel stacks) and MIN_THREADS of kernel/fork.c. */
+const THREAD_SIZE = 16384;
+const MIN_THREADS = 20;
+const FUTEX_TID_MASK = 0x3fffffff;
+
 export class Kernel {
   readonly mem: PhysicalMemory;
   readonly hart: Hart;
@@ -74,6 +83,39 @@ export class Kernel {
   /** performance.now() when the current task's slice began (0 when none is running): CPU-time clocks. */
   sliceStartMs = 0;
   private lastPid = 0;
+  /** /proc/sys/kernel/pid_max. */
+  pidMax = PID_MAX_DEFAULT;
+  /** nr_threads: tasks created and not yet released (zombies count, as in Linux). */
+  nrThreads = 0;
+  /** max_threads (/proc/sys/kernel/threads-max), set from RAM by setMaxThreads() at boot. */
+  maxThreads = 20;
+  /** Live processes per real uid (the ucounts UCOUNT_RLIMIT_NPROC counter that RLIMIT_NPROC checks). */
+  readonly nprocByUid = new Map<number, number>();
+  /** The first task (the pid namespace's child_reaper); when its process ends the machine ends. */
+  initTask: Task | null = null;
+  /** Set while the machine's processes are being killed after init's exit. */
+  zapping = false;
+  /**
+   * A child's job-control state changed (the signal subsystem calls this after a group stop
+   * or continue): its parent's wait4/waitid re-check. Set by start_kernel to exit.ts wakeParent.
+   */
+  onChildStateChange: ((child: Task) => void) | undefined = undefined;
+  /**
+   * futex_wake hook for CLONE_CHILD_CLEARTID at thread exit: set by the futex subsystem
+   * (src/kernel/futex/) when it loads, so the scheduler does not depend on it at build time.
+   */
+  futexWake: ((task: Task, uaddr: number, nr: number) => number) | null = null;
+  /** exit_robust_list hook, set by the futex subsystem. */
+  exitRobustList: ((task: Task) => void) | null = null;
+  /**
+   * Job-control state of a child for wait4/waitid (WUNTRACED, WCONTINUED), provided by the
+   * signal subsystem: the stop signal to report (0 if none; cleared when `consume`), and
+   * whether a SIGCONT is to be reported (cleared when `consume`).
+   */
+  jobControl: {
+    takeStopped(child: Task, consume: boolean): number;
+    takeContinued(child: Task, consume: boolean): boolean;
+  } | null = null;
 
   constructor(cfg: KernelConfig) {
     this.mem = cfg.mem;
@@ -106,12 +148,35 @@ export class Kernel {
     this.console(`labvisor: ${msg}`);
   }
 
-  /** alloc_pid: the next free pid, counting up. */
+  /**
+   * alloc_pid: the next free pid, counting up cyclically to pid_max; after wrapping, the
+   * search restarts at RESERVED_PIDS (300) as idr_alloc_cyclic(…, RESERVED_PIDS, pid_max)
+   * does. A pid is busy while a task has it or a process group or session is named by it
+   * (a struct pid is alive while anything refers to it). Returns -EAGAIN when all are busy.
+   */
   allocPid(): number {
-    for (;;) {
-      this.lastPid = this.lastPid >= 4194304 ? 1 : this.lastPid + 1;
-      if (!this.tasks.has(this.lastPid)) return this.lastPid;
+    let busy: Set<number> | null = null;
+    for (let tries = 0; tries < this.pidMax; tries++) {
+      let p = this.lastPid + 1;
+      if (p >= this.pidMax) p = this.lastPid === 0 ? 1 : RESERVED_PIDS;
+      this.lastPid = p;
+      if (this.tasks.has(p)) continue;
+      if (!busy) {
+        busy = new Set<number>();
+        for (const t of this.tasks.values()) {
+          busy.add(t.pgid);
+          busy.add(t.sid);
+        }
+      }
+      if (!busy.has(p)) return p;
     }
+    return -11; // -EAGAIN
+  }
+
+  /** set_max_threads(): max_threads = totalram_pages / (8 * THREAD_SIZE / PAGE_SIZE), at least 20. */
+  setMaxThreads(totalRamBytes: number): void {
+    const pages = Math.floor(totalRamBytes / 4096);
+    this.maxThreads = Math.max(MIN_THREADS, Math.min(FUTEX_TID_MASK, Math.floor(pages / ((8 * THREAD_SIZE) / 4096))));
   }
 
   findTask(pid: number): Task | null {
@@ -121,11 +186,30 @@ export class Kernel {
 
   /** The live threads of a thread group. */
   threadGroup(tgid: number): Task[] {
+    const leader = this.tasks.get(tgid);
+    if (!leader || leader.tgid !== tgid) return [];
     const out: Task[] = [];
-    for (const t of this.tasks.values()) {
-      if (t.tgid === tgid && t.state !== TaskState.ZOMBIE && t.state !== TaskState.DEAD) out.push(t);
+    for (const t of leader.threads) {
+      if (t.state !== TaskState.ZOMBIE && t.state !== TaskState.DEAD) out.push(t);
     }
     return out;
+  }
+
+  /** dup_mm for fork: a copy-on-write copy of `old` whose TLB flushes reach the hart while it is loaded. */
+  dupMm(old: MmStruct): MmStruct | number {
+    let child: MmStruct | null = null;
+    const r = old.dup({
+      mem: this.mem,
+      pageAlloc: this.pageAlloc,
+      flushTlb: (va?: number) => {
+        if (child === null || this.current?.mm !== child) return;
+        if (va === undefined) this.hart.flushTlb();
+        else this.hart.flushTlbPage(va);
+      },
+    });
+    if (typeof r === 'number') return r;
+    child = r;
+    return r;
   }
 
   /** mm_alloc: a fresh, empty address space whose TLB flushes reach the hart when it is loaded. */

@@ -6,9 +6,13 @@
  * every failure (a malformed ELF, a missing interpreter, no memory) returns an error to the
  * caller instead of killing it after a point of no return; the result is otherwise the same.
  */
-import { E2BIG, EFAULT, ELOOP, ENOENT, ENOEXEC, ENOMEM, ENAMETOOLONG } from '../errno.js';
+import { execSignals } from '../signal/signal.js';
+import { exitTimers } from '../time/posix-timers.js';
+import { E2BIG, EFAULT, EINVAL, ELOOP, ENOENT, ENOEXEC, ENOMEM, ENAMETOOLONG } from '../errno.js';
 import type { Task } from '../sched/task.js';
-import { newTaskContext, setContextReg } from '../sched/task.js';
+import { TaskState, newTaskContext, setContextReg } from '../sched/task.js';
+import { doExit, mmRelease, releaseTask } from '../sched/exit.js';
+import { SIGKILL } from '../signal/signum.js';
 import type { MmStruct } from '../mm/mm_struct.js';
 import { copyFromUser, strncpyFromUser } from '../mm/uaccess.js';
 import { STACK_TOP, STACK_EXPAND, PAGE_SIZE, pageAlignDown, pageAlignUp } from '../mm/layout.js';
@@ -45,6 +49,7 @@ import {
   type ElfImage,
 } from './binfmt_elf.js';
 import { parseShebang } from './binfmt_script.js';
+import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW } from '../fs/uapi.js';
 import { execPathName, openExec } from './open_exec.js';
 
 /** MAX_ARG_STRLEN: one argument or environment string, NUL included (32 pages). */
@@ -130,10 +135,38 @@ export function sysExecve(task: Task, filenameVa: number, argvVa: number, envpVa
   return doExecve(task, filename, argv, envp);
 }
 
+/**
+ * sys_execveat(dirfd, filename, argv, envp, flags): as execve, relative to `dirfd`; with
+ * AT_EMPTY_PATH and "" it executes the open file itself (fexecve). The name the new program
+ * sees (AT_EXECFN, comm) is then "/dev/fd/N" or "/dev/fd/N/name", as Linux makes it.
+ */
+export function sysExecveat(
+  task: Task,
+  dirfd: number,
+  filenameVa: number,
+  argvVa: number,
+  envpVa: number,
+  flags: number,
+): number {
+  dirfd |= 0;
+  flags |= 0;
+  if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) return -EINVAL;
+  const filename = strncpyFromUser(task.mm, filenameVa, 4096);
+  if (typeof filename === 'number') return filename;
+  const argv = copyStringsFromUser(task, argvVa);
+  if (typeof argv === 'number') return argv;
+  const envp = copyStringsFromUser(task, envpVa);
+  if (typeof envp === 'number') return envp;
+  return doExecve(task, filename, argv, envp, { dirfd, atFlags: flags });
+}
+
 /** Options of the first exec, which the worker makes on behalf of the host user. */
 export interface ExecOptions {
   /** The /proc/self/exe target to report (qemu reports the host's realpath of the program). */
   exePath?: string;
+  /** execveat's directory fd and AT_* flags. */
+  dirfd?: number;
+  atFlags?: number;
 }
 
 /**
@@ -148,14 +181,28 @@ export function doExecve(
   envp: Uint8Array[],
   opts: ExecOptions = {},
 ): number {
-  if (filename.length === 0) return -ENOENT; // getname() rejects empty names
+  const dirfd = opts.dirfd ?? AT_FDCWD;
+  const atFlags = opts.atFlags ?? 0;
+  // getname() rejects empty names unless AT_EMPTY_PATH.
+  if (filename.length === 0 && !(atFlags & AT_EMPTY_PATH)) return -ENOENT;
   // Linux 5.18+: an empty argv gets "" as argv[0] so argv[1] is never envp[0].
   if (argv.length === 0) argv = [new Uint8Array(0)];
   const r = checkArgLimits(task, argv, envp);
   if (r < 0) return r;
-  const opened = openExec(task, filename);
+  const opened = openExec(task, filename, dirfd, atFlags);
   if (typeof opened === 'number') return opened;
-  const bprm: LinuxBinprm = { file: opened, filename, interp: filename, buf: new Uint8Array(0), argv, envp };
+  // alloc_bprm(): the name of an fd-relative program is /dev/fd/N[/name].
+  let shownName = filename;
+  if (dirfd !== AT_FDCWD && !filename.startsWith('/'))
+    shownName = filename === '' ? `/dev/fd/${dirfd}` : `/dev/fd/${dirfd}/${filename}`;
+  const bprm: LinuxBinprm = {
+    file: opened,
+    filename: shownName,
+    interp: shownName,
+    buf: new Uint8Array(0),
+    argv,
+    envp,
+  };
   try {
     return searchBinaryHandler(task, bprm, 0, opts);
   } finally {
@@ -318,9 +365,57 @@ function loadElfWithInterp(
   return 0;
 }
 
+/**
+ * de_thread(): the exec'ing thread becomes the only thread of its process. The others are
+ * killed; a thread other than the leader takes over the leader's pid, parent and children.
+ */
+function deThread(task: Task): void {
+  const kernel = task.kernel;
+  const leader = task.groupLeader;
+  for (const t of [...leader.threads]) {
+    if (t !== task && (t.state === TaskState.RUNNING || t.state === TaskState.INTERRUPTIBLE)) doExit(t, SIGKILL);
+  }
+  if (leader === task) return;
+  // The old leader is a zombie nobody will be told about: release it and take its place.
+  const oldPid = task.pid;
+  if (kernel.tasks.get(oldPid) === task) kernel.tasks.delete(oldPid);
+  const parent = leader.parent;
+  parent?.children.delete(leader);
+  for (const c of leader.children) {
+    c.parent = task;
+    task.children.add(c);
+  }
+  leader.children.clear();
+  leader.threads = leader.threads.filter((t) => t !== task);
+  releaseTask(leader);
+  task.pid = leader.pid;
+  task.groupLeader = task;
+  task.threads = [task];
+  task.parent = parent;
+  task.ppid = leader.ppid;
+  task.exitSignal = leader.exitSignal;
+  task.startTimeNs = leader.startTimeNs;
+  parent?.children.add(task);
+  kernel.tasks.set(task.pid, task);
+  if (kernel.initTask === leader) kernel.initTask = task;
+}
+
+/** Does a live task other than `task` use this object (files, sighand)? */
+function sharedWithOthers(task: Task, pick: (t: Task) => unknown): boolean {
+  const x = pick(task);
+  for (const t of task.kernel.tasks.values()) {
+    if (t !== task && pick(t) === x && (t.state === TaskState.RUNNING || t.state === TaskState.INTERRUPTIBLE))
+      return true;
+  }
+  return false;
+}
+
 /** begin_new_exec + setup_new_exec: drop the old image and reset what exec resets. */
 function beginNewExec(task: Task, mm: MmStruct, bprm: LinuxBinprm, opts: ExecOptions): void {
   const kernel = task.kernel;
+  deThread(task);
+  // exec_mm_release: a vfork parent may run again; the old clear_child_tid word is cleared and woken.
+  mmRelease(task);
   const old = task.mm;
   task.mm = mm;
   if (kernel.current === task) kernel.hart.setRoot(mm.pgdPfn);
@@ -329,9 +424,12 @@ function beginNewExec(task: Task, mm: MmStruct, bprm: LinuxBinprm, opts: ExecOpt
   task.robustList = 0;
   task.robustListLen = 0;
   if (old !== mm && !kernel.mmInUse(old, task)) old.destroy();
+  // unshare_files() and unshare_sighand(): a table shared with another process is copied first.
+  if (sharedWithOthers(task, (t) => t.files)) task.files = task.files.clone();
   task.files.closeOnExec();
-  task.sighand.flushHandlers();
-  task.sas = { sp: 0, size: 0, flags: 0 };
+  if (sharedWithOthers(task, (t) => t.sighand)) task.sighand = task.sighand.clone();
+  execSignals(task); // flush_signal_handlers, sigaltstack reset, pending restart state
+  exitTimers(task.signal, true); // exit_itimers(): POSIX timers die at exec, itimers stay
   // __set_task_comm(kbasename(bprm->filename)), TASK_COMM_LEN - 1 bytes.
   const base = bprm.filename.slice(bprm.filename.lastIndexOf('/') + 1);
   task.comm = base.slice(0, 15);

@@ -1,6 +1,7 @@
 import { ENXIO } from '../errno.js';
 import type { Task } from '../sched/task.js';
 import type { File, FileOperations } from './file.js';
+import { fifoFops } from './fifo.js';
 import type { Inode } from './inode.js';
 import { devMajor, devMinor } from './super.js';
 import { S_IFMT, S_IFBLK, S_IFCHR, S_IFIFO, S_IFSOCK } from './uapi.js';
@@ -68,7 +69,7 @@ const noDeviceFops: FileOperations = {
 
 /**
  * init_special_inode (fs/inode.c): give a device, FIFO or socket inode its file operations.
- * Block devices and FIFOs are not implemented yet and refuse to open with ENXIO.
+ * Block devices and sockets are not implemented yet and refuse to open with ENXIO.
  */
 export function initSpecialInode(inode: Inode, mode: number, rdev: number): void {
   inode.mode = mode;
@@ -82,6 +83,8 @@ export function initSpecialInode(inode: Inode, mode: number, rdev: number): void
       inode.fop = noDeviceFops;
       break;
     case S_IFIFO:
+      inode.fop = fifoFops;
+      break;
     case S_IFSOCK:
       inode.fop = noDeviceFops;
       break;

@@ -1,6 +1,7 @@
 import * as E from '../errno.js';
 import type { Task } from '../sched/task.js';
 import { FMODE_PATH } from './file.js';
+import { pipeFcntl } from './pipe.js';
 import {
   FD_CLOEXEC,
   F_DUPFD,
@@ -9,6 +10,8 @@ import {
   F_GETFL,
   F_GETLK,
   F_GETOWN,
+  F_GETPIPE_SZ,
+  F_SETPIPE_SZ,
   F_SETFD,
   F_SETFL,
   F_SETLK,
@@ -82,6 +85,9 @@ export function sysFcntl(task: Task, fd: number, cmd: number, arg: number): numb
       // O_DIRECT is accepted and means nothing here (no page cache to bypass yet).
       f.flags = (f.flags & ~SETFL_MASK) | (arg & SETFL_MASK);
       return 0;
+    case F_SETPIPE_SZ:
+    case F_GETPIPE_SZ:
+      return pipeFcntl(task, f, c === F_SETPIPE_SZ, arg);
     case F_GETOWN:
       return 0;
     case F_SETOWN:

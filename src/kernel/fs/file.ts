@@ -42,6 +42,11 @@ export interface FileOperations {
   poll?(file: File): number;
   /** Resolves when poll() may have changed (the wait queue poll_wait registers on). */
   pollWait?(file: File): Promise<void>;
+  /**
+   * The sleeping part of an open (fifo_open's wait_for_partner), run by openat after `open`
+   * built the File: 0 or -errno (then the opener drops the File), possibly after sleeping.
+   */
+  openWait?(file: File, task: Task): number | Promise<number>;
 }
 
 // f_mode bits (FMODE_* in include/linux/fs.h).

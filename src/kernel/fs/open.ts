@@ -240,7 +240,14 @@ export function filpOpen(task: Task, dirfd: number, path: string, flags: number,
 }
 
 /** Open and install an fd (do_sys_openat2). */
-function doSysOpen(task: Task, dirfd: number, pathname: string, flags: number, mode: number, lookupExtra = 0): number {
+function doSysOpen(
+  task: Task,
+  dirfd: number,
+  pathname: string,
+  flags: number,
+  mode: number,
+  lookupExtra = 0,
+): number | Promise<number> {
   // O_CREAT|O_DIRECTORY never meant anything consistent; Linux 6.4+ refuses it (build_open_flags).
   if ((flags & (O_CREAT | O_DIRECTORY)) === (O_CREAT | O_DIRECTORY) && !(flags & __O_TMPFILE)) return -E.EINVAL;
   if (flags & O_PATH) flags &= O_PATH_FLAGS;
@@ -259,13 +266,34 @@ function doSysOpen(task: Task, dirfd: number, pathname: string, flags: number, m
   // O_LARGEFILE is implied on 64-bit; qemu-user does not show it in F_GETFL, so it is not added here.
   const file = doFilpOpen(nd, start, pathname, flags, mode, task.fs.umask);
   if (typeof file === 'number') return file;
-  const fd = task.files.install(file, (flags & O_CLOEXEC) !== 0);
-  if (fd < 0) file.put();
-  return fd;
+  const install = (): number => {
+    const fd = task.files.install(file, (flags & O_CLOEXEC) !== 0);
+    if (fd < 0) file.put();
+    return fd;
+  };
+  // Opens that may sleep (a FIFO waiting for its other end: fifo.ts).
+  if (file.op.openWait) {
+    const w = file.op.openWait(file, task);
+    const done = (r: number): number => {
+      if (r < 0) {
+        file.put();
+        return r;
+      }
+      return install();
+    };
+    return typeof w === 'number' ? done(w) : w.then(done);
+  }
+  return install();
 }
 
 /** openat(dirfd, pathname, flags, mode). Unknown flag bits are ignored, as open(2) does. */
-export function sysOpenat(task: Task, dirfd: number, upath: number, flags: number, mode: number): number {
+export function sysOpenat(
+  task: Task,
+  dirfd: number,
+  upath: number,
+  flags: number,
+  mode: number,
+): number | Promise<number> {
   const name = getname(task, upath);
   if (typeof name === 'number') return name;
   flags &= VALID_OPEN_FLAGS;
@@ -275,7 +303,13 @@ export function sysOpenat(task: Task, dirfd: number, upath: number, flags: numbe
 }
 
 /** openat2(dirfd, pathname, struct open_how *how, size): strict flag checks and RESOLVE_*. */
-export function sysOpenat2(task: Task, dirfd: number, upath: number, uhow: number, size: number): number {
+export function sysOpenat2(
+  task: Task,
+  dirfd: number,
+  upath: number,
+  uhow: number,
+  size: number,
+): number | Promise<number> {
   if (size < 24) return -E.EINVAL;
   if (size > 4096) return -E.E2BIG;
   const how = copyFromUser(task.mm, uhow, size);

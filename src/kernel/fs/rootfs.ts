@@ -16,7 +16,7 @@ import type { Path } from './path.js';
 import type { ProcTaskSource } from './proc/internal.js';
 import { procInfo } from './proc/internal.js';
 import { procMount } from './proc/root.js';
-import { RamfsInode, ramfsMount, ramfsResize, tmpfsType } from './ramfs/inode.js';
+import { RamfsInode, ramfsMount, ramfsResize, ramfsWriteBytes, tmpfsType } from './ramfs/inode.js';
 import { SuperBlock, getAnonDev, makeDev, type TimeSource } from './super.js';
 import { O_RDONLY, O_WRONLY, S_IFCHR, S_IFIFO, S_IFLNK, S_IFREG, S_ISDIR, S_ISLNK } from './uapi.js';
 
@@ -157,8 +157,7 @@ export class RootFs {
     }
     const ri = inode as RamfsInode;
     const e = ramfsResize(ri, 0);
-    if (e < 0 || ramfsResize(ri, bytes.length) < 0) throw new Error(`addFile ${path}: too large`);
-    ri.data.set(bytes, 0);
+    if (e < 0 || ramfsWriteBytes(ri, bytes, 0) < 0) throw new Error(`addFile ${path}: too large`);
     inode.mode = S_IFREG | (mode & 0o7777);
     inode.touchModify();
   }

@@ -35,6 +35,7 @@ import {
   sysWritev,
 } from './read_write.js';
 import { sysGetdents64 } from './readdir.js';
+import { sysPipe2 } from './pipe.js';
 import { sysPpoll } from './select.js';
 import { sysFstat, sysNewfstatat, sysReadlinkat, sysStatx } from './stat.js';
 import { sysFstatfs, sysStatfs } from './statfs.js';
@@ -96,4 +97,5 @@ export const fsSyscalls: SyscallTable = {
   [N.SYS_fstatfs]: sysFstatfs,
   [N.SYS_utimensat]: sysUtimensat,
   [N.SYS_ppoll]: sysPpoll,
+  [N.SYS_pipe2]: sysPipe2,
 };

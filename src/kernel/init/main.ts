@@ -16,6 +16,10 @@ import { runLoop, switchTo } from '../sched/core.js';
 import { buildSyscallTable } from '../syscall/table.js';
 import { doExecve } from '../exec/exec.js';
 import { UTS_RELEASE, UTS_VERSION } from '../sys/sys.js';
+import { RLIMIT_NPROC, RLIMIT_SIGPENDING } from '../sys/resource.js';
+import { wakeParent } from '../sched/exit.js';
+import { installFutexHooks } from '../futex/futex.js';
+import { installTimerHooks } from '../time/posix-timers.js';
 
 /** A file placed into the in-memory root before the first program runs. */
 export interface BootFile {
@@ -85,8 +89,14 @@ export async function startKernel(p: BootParams): Promise<ExitStatus> {
   kernel.pageAlloc = new BuddyAllocator(p.mem, 0);
   kernel.log(`Memory: ${(kernel.pageAlloc.nrFree() * 4) | 0}K/${(p.mem.size / 1024) | 0}K available`);
 
-  // sched_init: the run queue exists with the kernel; nothing else to set up for one hart.
-  kernel.log('sched: round-robin run queue, 1 CPU');
+  // sched_init + fork_init: the run queue (stop, rt, fair, idle classes) exists with the
+  // kernel; set_max_threads() sizes threads-max from RAM, and RLIMIT_NPROC defaults to half.
+  kernel.setMaxThreads(p.mem.size);
+  kernel.onChildStateChange = wakeParent;
+  // futex_init: the exit path's CLONE_CHILD_CLEARTID wake and robust-list release.
+  installFutexHooks(kernel);
+  installTimerHooks();
+  kernel.log(`sched: CFS + RT classes, 1 CPU; pid_max ${kernel.pidMax}, threads-max ${kernel.maxThreads}`);
 
   // vfs_caches_init → mnt_init → init_rootfs: the in-memory root.
   kernel.rootFs = createRootFs({ hostLibDir: p.hostLibDir, clock: p.clock });
@@ -115,6 +125,11 @@ export async function startKernel(p: BootParams): Promise<ExitStatus> {
     newTaskContext(),
   );
   task.pid = task.tgid = kernel.allocPid();
+  kernel.initTask = task;
+  // init_task's RLIMIT_NPROC/SIGPENDING: max_threads / 2 (fork_init).
+  const half = Math.floor(kernel.maxThreads / 2);
+  task.signal.rlim[RLIMIT_NPROC] = { cur: half, max: half };
+  task.signal.rlim[RLIMIT_SIGPENDING] = { cur: half, max: half };
   task.ppid = 0;
   // The first process leads its own session and process group (and so owns the terminal's
   // foreground group), as a program started by a shell leads its job's group.
@@ -122,6 +137,9 @@ export async function startKernel(p: BootParams): Promise<ExitStatus> {
   task.comm = 'init';
   task.startTimeNs = p.clock.monotonicNs();
   kernel.tasks.set(task.pid, task);
+  task.counted = true;
+  kernel.nrThreads++;
+  kernel.nprocByUid.set(task.cred.uid, 1);
   switchTo(kernel, task);
   const r = doExecve(task, toByteString(p.init.filename), p.init.argv, p.init.envp, {
     exePath: p.init.exePath !== undefined ? toByteString(p.init.exePath) : undefined,
@@ -133,9 +151,11 @@ export async function startKernel(p: BootParams): Promise<ExitStatus> {
     return { code: null, signal: null, waitStatus: 0, execError: -r };
   }
   kernel.log(`Run ${p.init.filename} as init process`);
-  kernel.runQueue.enqueue(task);
+  kernel.runQueue.enqueueNew(task);
   await runLoop(kernel);
-  const ws = task.exitCode;
+  // The first process's status (an exec'ing thread may have taken over its pid: initTask follows).
+  const init = kernel.initTask ?? task;
+  const ws = init.signal.groupExit ? init.signal.groupExitCode : init.exitCode;
   const sig = ws & 0x7f;
   return sig === 0
     ? { code: (ws >> 8) & 0xff, signal: null, waitStatus: ws }

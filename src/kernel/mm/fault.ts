@@ -15,9 +15,9 @@
  *      - present PTE otherwise → mark accessed/dirty (what hardware without A/D updates needs) and
  *        return: the fault was spurious or a stale TLB entry.
  *
- * Differences from Linux, on purpose: a private file page is copied at the first fault (there is
- * no page cache yet, so there is nothing to share read-only), and anonymous read faults allocate
- * a zeroed frame instead of mapping the shared zero page.
+ * Files with a page cache (ramfs, shmem: mm/filemap.ts) map the page-cache frames (doCachedFault);
+ * files without one get a private frame filled by pread at the first fault. Difference from Linux,
+ * on purpose: anonymous read faults allocate a zeroed frame instead of mapping the shared zero page.
  */
 import type { MmStruct } from './mm_struct.js';
 import type { VmArea } from './vma.js';
@@ -25,6 +25,8 @@ import { MMAP_MIN_ADDR, PAGE_SIZE, STACK_GUARD_GAP, TASK_SIZE } from './layout.j
 import { PTE_A, PTE_D, PTE_PROT_NONE, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from './pgtable.js';
 import { VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_READ, VM_SHARED, VM_WRITE } from './mman.js';
 import { ENOMEM, EPERM } from '../errno.js';
+import { PAGE_KIND_ANON, mappingOf } from './filemap.js';
+import type { AddressSpace } from './filemap.js';
 
 /** The kind of access that faulted: 0 load, 1 store (and AMO), 2 instruction fetch. */
 export type FaultAccess = 0 | 1 | 2;
@@ -97,6 +99,8 @@ export function expandStack(mm: MmStruct, idx: number, va: number): number {
 /** handle_mm_fault(): see the file comment. Never throws on guest input. */
 export function handleMmFault(mm: MmStruct, va: number, access: FaultAccess): number {
   if (!(va >= 0 && va < TASK_SIZE) || mm.destroyed) return SEGV_MAPERR;
+  // An OOM victim whose memory was reaped gets no new frames: it dies of its pending SIGKILL.
+  if (mm.oomReaped) return -ENOMEM;
   const idx = mm.findVmaIndex(va);
   if (idx >= mm.vmas.length) return SEGV_MAPERR;
   const vma = mm.vmas[idx];
@@ -150,6 +154,11 @@ function doAnonymousPage(mm: MmStruct, vma: VmArea, pageVa: number, pte: number)
  */
 function doFilePage(mm: MmStruct, vma: VmArea, pageVa: number, pte: number, access: FaultAccess): number {
   const file = vma.file!;
+  const mapping = mappingOf(file);
+  if (mapping) {
+    const r = doCachedFault(mm, vma, pageVa, pte, access, mapping);
+    if (r !== FALLBACK) return r;
+  }
   const pfn = mm.pageAlloc.allocPages(0);
   if (pfn < 0) return -ENOMEM;
   const pa = pfn * PAGE_SIZE;
@@ -180,6 +189,66 @@ function doFilePage(mm: MmStruct, vma: VmArea, pageVa: number, pte: number, acce
   return FAULT_OK;
 }
 
+/** doCachedFault: the mapping's frames live in another machine's memory; read a private copy. */
+const FALLBACK = -1000;
+
+/**
+ * __do_fault on a file with a page cache (filemap_fault), then:
+ *   - do_shared_fault (MAP_SHARED): map the page-cache frame itself, so every mapping and
+ *     read()/write() share the bytes; writable at once on a write fault (and tagged dirty);
+ *   - do_read_fault (MAP_PRIVATE, read/exec): map the page-cache frame read-only — the process
+ *     sees later writes to the file until it writes the page itself;
+ *   - do_cow_fault (MAP_PRIVATE, write): a private copy of the cache page.
+ * A page wholly beyond i_size is SIGBUS (also after truncation).
+ */
+function doCachedFault(
+  mm: MmStruct,
+  vma: VmArea,
+  pageVa: number,
+  pte: number,
+  access: FaultAccess,
+  mapping: AddressSpace,
+): number {
+  const index = vma.pgoff + (pageVa - vma.start) / PAGE_SIZE;
+  if (index * PAGE_SIZE >= mapping.host.size) return FAULT_SIGBUS;
+  const shared = (vma.flags & VM_SHARED) !== 0;
+  const alloc = mm.pageAlloc;
+  let perms = vmPtePerms(vma.flags);
+  if (!shared && access === FAULT_WRITE) {
+    const pfn = alloc.allocPages(0);
+    if (pfn < 0) return -ENOMEM;
+    const page = mapping.getOrCreate(index);
+    const pa = pfn * PAGE_SIZE;
+    if (typeof page !== 'number' && page.bytes.length === PAGE_SIZE) {
+      mm.mem.u8.set(page.bytes, pa);
+      mm.mem.wrote(pa, PAGE_SIZE);
+    }
+    mm.pt.writePte(pte, pfn, perms | PTE_D);
+    mm.rssAdd(1, PAGE_KIND_ANON);
+    return FAULT_OK;
+  }
+  const pfn = mapping.frameFor(index, alloc, mm.mem);
+  if (pfn === -2) return FALLBACK;
+  if (pfn < 0) return -ENOMEM;
+  alloc.getPage(pfn);
+  if (!shared) perms &= ~PTE_W;
+  else if (perms & PTE_W) {
+    if (access === FAULT_WRITE) {
+      perms |= PTE_D;
+      mapping.markDirty(index);
+    } else if (!mapping.ops.writepage) {
+      // Nothing to write back (ramfs, shmem): map it writable now and save the write fault.
+      perms |= PTE_D;
+    } else {
+      perms &= ~PTE_W;
+    }
+  }
+  mm.pt.writePte(pte, pfn, perms);
+  mm.rssAdd(1, mapping.kind);
+  mapping.addMm(mm);
+  return FAULT_OK;
+}
+
 /**
  * do_wp_page(): a write to a present, write-protected page of a writable VMA. A private page
  * still shared with another mm (page_count > 1, after fork) is copied (wp_page_copy); a page we
@@ -189,7 +258,12 @@ function doWpPage(mm: MmStruct, vma: VmArea, pageVa: number, pte: number): numbe
   const pt = mm.pt;
   const oldPfn = pt.pfnAt(pte);
   const perms = vmPtePerms(vma.flags) | PTE_D;
-  if ((vma.flags & VM_SHARED) !== 0 || mm.pageAlloc.pageCount(oldPfn) <= 1) {
+  const kind = mm.pageAlloc.pageKind[oldPfn];
+  if ((vma.flags & VM_SHARED) !== 0 || (mm.pageAlloc.pageCount(oldPfn) <= 1 && kind === PAGE_KIND_ANON)) {
+    // wp_page_shared: a shared file page becomes dirty in the page cache.
+    if ((vma.flags & VM_SHARED) !== 0 && vma.file) {
+      mappingOf(vma.file)?.markDirty(vma.pgoff + (pageVa - vma.start) / PAGE_SIZE);
+    }
     pt.setFlags(pte, perms);
     mm.flushTlb(pageVa);
     return FAULT_OK;
@@ -200,6 +274,9 @@ function doWpPage(mm: MmStruct, vma: VmArea, pageVa: number, pte: number): numbe
   u8.copyWithin(newPfn * PAGE_SIZE, oldPfn * PAGE_SIZE, oldPfn * PAGE_SIZE + PAGE_SIZE);
   mm.mem.wroteFrame(newPfn);
   pt.writePte(pte, newPfn, perms);
+  // A private copy of a page-cache page: the mm's file page becomes an anonymous one.
+  if (kind === 1) mm.rssFile--;
+  else if (kind === 2) mm.rssShmem--;
   mm.pageAlloc.putPage(oldPfn);
   mm.flushTlb(pageVa);
   return FAULT_OK;

@@ -6,6 +6,7 @@
  * this kernel does not have (KSM, THP, memory-failure) is EINVAL, as on a kernel built without them.
  */
 import type { MmStruct } from './mm_struct.js';
+import { PAGE_KIND_SHMEM, mappingOf } from './filemap.js';
 import { PAGE_SIZE, TASK_SIZE, pageAlignUp } from './layout.js';
 import {
   MADV_COLD,
@@ -109,8 +110,15 @@ function adviseRange(mm: MmStruct, i: number, start: number, end: number, advice
     case MADV_REMOVE:
       if (vma.flags & VM_LOCKED) return -EINVAL;
       if (!(vma.flags & VM_SHARED)) return -EINVAL;
-      // Punching a hole needs fallocate(PUNCH_HOLE) from the file system, which files lack.
-      if (vma.file) return -EOPNOTSUPP;
+      if (vma.file) {
+        // vfs_fallocate(PUNCH_HOLE): shmem objects (shared anonymous, SysV shm) support it; other
+        // files (ramfs, as in Linux) do not.
+        const mapping = mappingOf(vma.file);
+        if (!mapping || mapping.kind !== PAGE_KIND_SHMEM) return -EOPNOTSUPP;
+        const first = vma.pgoff + (start - vma.start) / PAGE_SIZE;
+        mapping.punchHole(first, first + (end - start) / PAGE_SIZE);
+        return 0;
+      }
       zapPageRange(mm, start, end, false);
       return 0;
     case MADV_POPULATE_READ:

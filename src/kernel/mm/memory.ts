@@ -12,6 +12,7 @@ import { PTE_D, PTE_W } from './pgtable.js';
 import { VM_ACCESS_FLAGS, VM_DONTCOPY, VM_SHARED, VM_WIPEONFORK, VM_WRITE } from './mman.js';
 import { ENOMEM } from '../errno.js';
 import { FAULT_READ, FAULT_WRITE, handleMmFault } from './fault.js';
+import { PAGE_KIND_FILE, PAGE_KIND_SHMEM, mappingOf } from './filemap.js';
 
 /** Flushing page by page is cheaper than a full flush up to this many pages. */
 const FLUSH_ALL_THRESHOLD = 32;
@@ -36,9 +37,13 @@ export function zapPageRange(mm: MmStruct, start: number, end: number, freeTable
   const pt = mm.pt;
   const alloc = mm.pageAlloc;
   let count = 0;
+  const kinds = alloc.pageKind;
   pt.forEachPresent(start, end, (_va, pte) => {
     const pfn = pt.pfnAt(pte);
     pt.clearPte(pte);
+    const k = kinds[pfn];
+    if (k === PAGE_KIND_FILE) mm.rssFile--;
+    else if (k === PAGE_KIND_SHMEM) mm.rssShmem--;
     alloc.putPage(pfn);
     count++;
   });
@@ -56,7 +61,27 @@ export function zapPageRange(mm: MmStruct, start: number, end: number, freeTable
  */
 export function writebackRange(mm: MmStruct, vma: VmArea, start: number, end: number): number {
   const file = vma.file;
-  if (!file || (vma.flags & VM_SHARED) === 0 || !file.pwrite) return 0;
+  if (!file || (vma.flags & VM_SHARED) === 0) return 0;
+  const mapping = mappingOf(file);
+  if (mapping) {
+    // The mapped frames are the page-cache pages: write back the cache's dirty pages in range.
+    const s = Math.max(start, vma.start);
+    const e = Math.min(end, vma.end);
+    if (e <= s) return 0;
+    if (mapping.ops.writepage) {
+      // page_mkclean in reverse: hardware-set D bits of this mm's PTEs tag the cache pages dirty.
+      const pt = mm.pt;
+      pt.forEachPresent(s, e, (va, pte) => {
+        const lo = pt.readLo(pte);
+        if ((lo & PTE_D) === 0) return;
+        mapping.markDirty(vma.pgoff + (va - vma.start) / PAGE_SIZE);
+        pt.setFlags(pte, lo & ~PTE_D);
+        mm.flushTlb(va);
+      });
+    }
+    return mapping.writeback(vma.pgoff + (s - vma.start) / PAGE_SIZE, vma.pgoff + (e - vma.start) / PAGE_SIZE - 1);
+  }
+  if (!file.pwrite) return 0;
   const pt = mm.pt;
   const scratch = new Uint8Array(PAGE_SIZE);
   let err = 0;
@@ -155,6 +180,8 @@ export function dupMmap(old: MmStruct, parts: MmKernelParts): MmStruct | number 
     copy.file?.get?.();
     if (vma.flags & VM_WIPEONFORK || failed) continue;
     const cow = (vma.flags & VM_SHARED) === 0;
+    mappingOf(vma.file)?.addMm(child);
+    const kinds = alloc.pageKind;
     opt.forEachPresent(vma.start, vma.end, (va, pte) => {
       if (failed) return;
       const cpte = cpt.walkAlloc(va);
@@ -171,7 +198,7 @@ export function dupMmap(old: MmStruct, parts: MmKernelParts): MmStruct | number 
       }
       alloc.getPage(pfn);
       cpt.writePte(cpte, pfn, lo);
-      child.rssAdd(1);
+      child.rssAdd(1, kinds[pfn]);
     });
   }
   if (parentChanged) old.flushTlb();

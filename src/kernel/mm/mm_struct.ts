@@ -23,6 +23,7 @@ import { doMmap, doMunmap, sysBrk, setupStackVma } from './mmap.js';
 import { doMprotect } from './mprotect.js';
 import { handleMmFault } from './fault.js';
 import type { FaultAccess } from './fault.js';
+import type { AddressSpace } from './filemap.js';
 import { zapPageRange, writebackRange, dupMmap } from './memory.js';
 
 /** What an address space needs from the machine/kernel. */
@@ -78,6 +79,16 @@ export class MmStruct {
   rss = 0;
   /** Peak of rss (hiwater_rss, VmHWM). */
   hiwaterRss = 0;
+  /** Of rss: page-cache pages of files (MM_FILEPAGES) and of shmem/shared-anonymous memory (MM_SHMEMPAGES). */
+  rssFile = 0;
+  rssShmem = 0;
+  /**
+   * MMF_OOM_SKIP: the OOM killer chose this mm and reaped its private memory; its tasks have
+   * SIGKILL pending. Faults are refused (-ENOMEM) so a victim cannot refill what was reaped.
+   */
+  oomReaped = false;
+  /** Page caches this mm has mapped pages of (it is in their `mms`): left on destroy. */
+  readonly mappings = new Set<AddressSpace>();
   /** Set by destroy(): the page tables are gone; faults report SEGV_MAPERR, destroy is a no-op. */
   destroyed = false;
 
@@ -211,12 +222,25 @@ export class MmStruct {
       vma.file?.put?.();
     }
     this.vmas = [];
+    for (const m of this.mappings) m.mms.delete(this);
+    this.mappings.clear();
     this.pt.freeAll();
     this.flushHook();
   }
 
   /** Accounting for /proc/<pid>/status (VmSize, VmLck, VmData, VmStk, VmExe), in pages. */
-  vmStats(): { total: number; locked: number; data: number; exec: number; stack: number; rss: number } {
+  vmStats(): {
+    total: number;
+    locked: number;
+    data: number;
+    exec: number;
+    stack: number;
+    rss: number;
+    rssAnon: number;
+    rssFile: number;
+    rssShmem: number;
+    pgtables: number;
+  } {
     let total = 0;
     let locked = 0;
     let data = 0;
@@ -231,7 +255,18 @@ export class MmStruct {
       else if ((v.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE) data += pages;
       else if ((v.flags & (VM_EXEC | VM_WRITE)) === VM_EXEC) exec += pages;
     }
-    return { total, locked, data, exec, stack, rss: this.rss };
+    return {
+      total,
+      locked,
+      data,
+      exec,
+      stack,
+      rss: this.rss,
+      rssAnon: this.rss - this.rssFile - this.rssShmem,
+      rssFile: this.rssFile,
+      rssShmem: this.rssShmem,
+      pgtables: this.destroyed ? 0 : this.pt.tablePages(),
+    };
   }
 
   // ---- VMA list surgery, used by the algorithms (mm/vma.c) ----
@@ -284,8 +319,18 @@ export class MmStruct {
     return i;
   }
 
-  /** Count a newly mapped resident frame (inc_mm_counter). */
-  rssAdd(n: number): void {
+  /** zap_page_range() without freeing page tables: drop the pages mapped in [start, end). */
+  zapRange(start: number, end: number): number {
+    return zapPageRange(this, start, end, false);
+  }
+
+  /**
+   * Count newly mapped resident frames (inc_mm_counter). `kind` is the frame's pageKind:
+   * 0 anonymous, PAGE_KIND_FILE (1), PAGE_KIND_SHMEM (2).
+   */
+  rssAdd(n: number, kind = 0): void {
+    if (kind === 1) this.rssFile += n;
+    else if (kind === 2) this.rssShmem += n;
     this.rss += n;
     if (this.rss > this.hiwaterRss) this.hiwaterRss = this.rss;
   }

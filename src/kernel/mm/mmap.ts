@@ -37,6 +37,7 @@ import {
 } from './mman.js';
 import { EACCES, EBADF, EEXIST, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../errno.js';
 import { populateRange, writebackRange, zapPageRange } from './memory.js';
+import { shmemZeroSetup } from './shmem.js';
 import type { SyscallHandler, SyscallTable } from '../syscall/types.js';
 import {
   SYS_brk,
@@ -147,10 +148,9 @@ function enoughMemory(mm: MmStruct, vmFlags: number, pages: number): boolean {
  * do_mmap(). `addr`, `len` and `offset` are non-negative numbers (the syscall layer converts
  * negative arguments with `ulong`). See MmStruct.mmapRegion.
  *
- * MAP_SHARED anonymous memory behaves like MAP_PRIVATE for pages first touched after a fork (there
- * is no shmem object yet); pages present at fork time are truly shared. MAP_SHARED file mappings
- * read the file at fault time and write dirty pages back on msync/munmap/exit (no page cache yet:
- * two processes mapping the same file do not see each other's writes until written back).
+ * MAP_SHARED anonymous memory is backed by a shmem object (mm/shmem.ts), so every page is shared
+ * with the children forked later. File mappings of files with a page cache (ramfs) map the cache's
+ * frames (mm/filemap.ts); other files are read at fault time and written back on msync/munmap/exit.
  */
 export function doMmap(
   mm: MmStruct,
@@ -212,6 +212,8 @@ export function doMmap(
       if (type === MAP_SHARED_VALIDATE && (flags & ~validateMask) !== 0) return -EOPNOTSUPP;
       vmFlags |= VM_SHARED | VM_MAYSHARE;
       pgoff = 0;
+      // shmem_zero_setup(): a shmem object backs the area, so pages are shared across fork.
+      file = shmemZeroSetup(len);
     } else if (type === MAP_PRIVATE) {
       pgoff = addr / PAGE_SIZE;
     } else {

@@ -79,10 +79,14 @@ function moveVma(
   });
   if (moved > 0) mm.flushTlb();
   const nv = new VmArea(newAddr, newAddr + newLen, flags, file, pgoff);
+  // Hold the file across the unmap: the old VMA may hold its last reference (a shmem object or an
+  // unlinked file would otherwise be released with the pages just moved).
+  file?.get?.();
   if (!dontUnmap) {
     munmapRange(mm, oldAddr, oldAddr + oldLen);
   }
   const i = mm.insertVma(nv);
+  file?.put?.();
   mm.mergeAround(i);
   if (nv.flags & VM_LOCKED && newLen > oldLen) populateRange(mm, newAddr + oldLen, newAddr + newLen);
   return newAddr;

@@ -1,7 +1,8 @@
 /**
- * mm/msync.c: sys_msync. There is no page cache yet, so dirty MAP_SHARED file pages are written
- * to the file here (for MS_SYNC, and for MS_ASYNC too: Linux starts writeback for MS_ASYNC and
- * other readers see the data through the page cache, which we can only approximate by writing).
+ * mm/msync.c: sys_msync. Files with a page cache (ramfs, shmem) need nothing: the mapped frames
+ * are the cache pages, and only caches with a backing store (ops.writepage) write their dirty
+ * pages back. Files without a page cache get their dirty MAP_SHARED pages written to the file
+ * here (for MS_SYNC, and for MS_ASYNC too, which we can only approximate by writing).
  */
 import type { MmStruct } from './mm_struct.js';
 import { PAGE_SIZE, TASK_SIZE, pageAlignUp } from './layout.js';

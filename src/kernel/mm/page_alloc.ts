@@ -31,6 +31,11 @@ export class BuddyAllocator {
   readonly managedPages: number;
   readonly firstFreePfn: number;
 
+  /**
+   * What an allocated frame holds, for RSS accounting (PageAnon / page-cache / shmem): 0 anonymous
+   * (the default every allocation resets to), PAGE_KIND_FILE or PAGE_KIND_SHMEM (mm/filemap.ts).
+   */
+  readonly pageKind: Uint8Array;
   private readonly freeOrder: Int8Array;
   private readonly allocOrder: Int8Array;
   private readonly refcount: Int32Array;
@@ -53,6 +58,7 @@ export class BuddyAllocator {
     this.totalPages = n;
     this.firstFreePfn = firstFreePfn;
     this.managedPages = n - firstFreePfn;
+    this.pageKind = new Uint8Array(n);
     this.freeOrder = new Int8Array(n).fill(-1);
     this.allocOrder = new Int8Array(n).fill(-1);
     this.refcount = new Int32Array(n);
@@ -85,6 +91,7 @@ export class BuddyAllocator {
     if (pfn < 0) return -1;
     this.allocOrder[pfn] = order;
     this.refcount[pfn] = 1;
+    this.pageKind[pfn] = 0;
     const count = 1 << order;
     this.freePagesCount -= count;
     const pa = pfn * PAGE_SIZE;

@@ -279,6 +279,24 @@ export class PageTable {
     this.alloc.freePages(this.rootPfn, 0);
   }
 
+  /** Page-table frames in use, root included (mm_pgtables_bytes / PAGE_SIZE; cold path: OOM, /proc). */
+  tablePages(): number {
+    const u32 = this.u32;
+    const root = this.rootPfn * PAGE_SIZE;
+    let n = 1;
+    for (let i = 0; i < PTRS_PER_TABLE; i++) {
+      const lo2 = u32[(root >>> 2) + i * 2];
+      if ((lo2 & PTE_V) === 0 || (lo2 & PTE_RWX) !== 0) continue;
+      n++;
+      const pmdBase = (ptePfn(lo2, u32[(root >>> 2) + i * 2 + 1]) * PAGE_SIZE) >>> 2;
+      for (let j = 0; j < PTRS_PER_TABLE; j++) {
+        const lo1 = u32[pmdBase + j * 2];
+        if ((lo1 & PTE_V) !== 0 && (lo1 & PTE_RWX) === 0) n++;
+      }
+    }
+    return n;
+  }
+
   private tableEmpty(pfn: number): boolean {
     const base = (pfn * PAGE_SIZE) >>> 2;
     const u32 = this.u32;

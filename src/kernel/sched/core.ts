@@ -29,11 +29,23 @@ import {
   TRAP_BRKPT,
 } from '../signal/signum.js';
 import { doGroupExit } from './exit.js';
+import { oomKill } from '../mm/oom_kill.js';
 
 /** Instructions per `hart.run()`: the tick (a few milliseconds of guest time). */
 export const TICK_BUDGET = 200_000;
 /** Host time between yields to the event loop. */
 export const YIELD_INTERVAL_MS = 15;
+/**
+ * Host time charged per hart.run() is capped at CHARGE_CAP_FACTOR × the instructions retired at
+ * the fastest recently seen rate, plus CHARGE_ALLOWANCE_NS for the kernel work in between: when
+ * the host deschedules this worker (other processes, a loaded machine) the wall clock jumps
+ * while the guest did nothing, and that gap must not be charged to whichever task was on the
+ * hart — it would skew CPU-time clocks, getrusage and CFS's vruntime.
+ */
+const CHARGE_CAP_FACTOR = 3;
+const CHARGE_ALLOWANCE_NS = 200_000;
+/** The fastest-rate estimate relaxes upward this much per sample, so it follows a slower host. */
+const RATE_DECAY = 1.01;
 /** A page fault that the fault handler "fixed" but that recurs this often at the same place is a kernel bug. */
 const MAX_FAULT_REPEAT = 32;
 
@@ -44,12 +56,16 @@ export function switchTo(kernel: Kernel, next: Task): void {
   const h = kernel.hart;
   if (prev && (prev.state === TaskState.RUNNING || prev.state === TaskState.INTERRUPTIBLE)) h.saveContext(prev.context);
   h.loadContext(next.context);
-  h.setRoot(next.mm.pgdPfn);
+  // Threads of one process share the page tables: no satp write (and no TLB flush) between them.
+  if (!prev || prev.mm !== next.mm || prev.state === TaskState.ZOMBIE || prev.state === TaskState.DEAD)
+    h.setRoot(next.mm.pgdPfn);
   kernel.current = next;
 }
 
 /** Per-kernel record of the last page fault, to detect a fault the handler cannot fix. */
 interface FaultTrack {
+  /** The faulting task: processes forked from one parent fault at the same pc and address, each once. */
+  task: Task | null;
   trap: number;
   pc: number;
   va: number;
@@ -69,10 +85,9 @@ function pageFault(kernel: Kernel, task: Task, trap: number, access: 0 | 1 | 2):
     return;
   }
   if (r < 0) {
-    // Out of frames (VM_FAULT_OOM): pagefault_out_of_memory → the OOM killer; with one
-    // address space to pick from, the faulting process is the victim.
-    kernel.log(`Out of memory: Killed process ${task.tgid} (${task.comm})`);
-    forceSigFault(task, SIGKILL, { code: 0, addr: va });
+    // Out of frames (VM_FAULT_OOM): pagefault_out_of_memory → out_of_memory() kills the worst
+    // process; the faulting task retries (or dies, if it was the victim).
+    if (!oomKill(kernel, task)) forceSigFault(task, SIGKILL, { code: 0, addr: va });
     return;
   }
   if (r === 3) {
@@ -84,8 +99,8 @@ function pageFault(kernel: Kernel, task: Task, trap: number, access: 0 | 1 | 2):
     return;
   }
   let ft = faultTracks.get(kernel);
-  if (!ft) faultTracks.set(kernel, (ft = { trap: -1, pc: -1, va: -1, count: 0 }));
-  if (ft.trap === trap && ft.pc === h.pc && ft.va === va) {
+  if (!ft) faultTracks.set(kernel, (ft = { task: null, trap: -1, pc: -1, va: -1, count: 0 }));
+  if (ft.task === task && ft.trap === trap && ft.pc === h.pc && ft.va === va) {
     if (++ft.count > MAX_FAULT_REPEAT) {
       kernel.warn(
         `BUG: ${task.comm}[${task.pid}]: page fault at 0x${va.toString(16)} (pc 0x${h.pc.toString(16)}, trap ${trap}) keeps recurring after being handled`,
@@ -94,6 +109,7 @@ function pageFault(kernel: Kernel, task: Task, trap: number, access: 0 | 1 | 2):
       forceSigFault(task, SIGSEGV, { code: SEGV_ACCERR, addr: va });
     }
   } else {
+    ft.task = task;
     ft.trap = trap;
     ft.pc = h.pc;
     ft.va = va;
@@ -151,11 +167,31 @@ export function handleTrap(kernel: Kernel, task: Task, trap: number): void {
 
 const yieldToHost = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** schedule() forever: returns when no task is left alive. */
+/**
+ * Let settled sleeps finish: a wake-up resolves a Promise, and the woken task's handler and
+ * the system-call path (syscall/entry.ts) re-queue it a few microtask hops later. Awaiting
+ * those hops between slices lets a task woken by the running one compete for the next pick
+ * without a trip through the host's event loop.
+ */
+async function drainWakeups(): Promise<void> {
+  await undefined;
+  await undefined;
+  await undefined;
+  await undefined;
+}
+
+/**
+ * schedule() forever: returns when no task is left alive. Each pass picks the best task of
+ * the highest scheduling class (runqueue.ts), runs it in TICK_BUDGET-instruction steps and
+ * charges every step's host time to it (update_curr: CPU-time clocks, vruntime, RR slices);
+ * the tick decides when it must give up the hart.
+ */
 export async function runLoop(kernel: Kernel): Promise<void> {
   const h = kernel.hart;
   const rq = kernel.runQueue;
   let lastYield = performance.now();
+  /** Fastest host ns per guest instruction seen lately (measured on full-budget runs). */
+  let bestNsPerInsn = Infinity;
   for (;;) {
     const task = rq.pickNext();
     if (!task) {
@@ -164,30 +200,48 @@ export async function runLoop(kernel: Kernel): Promise<void> {
       lastYield = performance.now();
       continue;
     }
-    if (task.state !== TaskState.RUNNING) continue;
+    if (task.state !== TaskState.RUNNING) {
+      rq.putPrev(task);
+      continue;
+    }
     switchTo(kernel, task);
-    const start = performance.now();
-    kernel.sliceStartMs = start;
-    let now = start;
+    let t0 = performance.now();
+    kernel.sliceStartMs = t0;
+    let now = t0;
     for (;;) {
+      const insn0 = h.instret;
       const trap = h.run(TICK_BUDGET);
-      if (trap === Trap.BUDGET) {
-        if (rq.nrRunning > 0) task.needResched = true; // the tick: time to let another task run
-      } else {
-        handleTrap(kernel, task, trap);
+      now = performance.now();
+      const insns = h.instret - insn0;
+      let deltaNs = (now - t0) * 1e6;
+      if (trap === Trap.BUDGET && insns > 0) {
+        const r = ((now - t0) * 1e6) / insns;
+        bestNsPerInsn = r < bestNsPerInsn * RATE_DECAY ? r : bestNsPerInsn * RATE_DECAY;
       }
+      const cap = insns * bestNsPerInsn * CHARGE_CAP_FACTOR + CHARGE_ALLOWANCE_NS;
+      if (deltaNs > cap) deltaNs = cap;
+      t0 = now;
+      kernel.sliceStartMs = now;
+      task.cpuNs += deltaNs;
+      rq.tick(task, deltaNs);
+      if (trap !== Trap.BUDGET) handleTrap(kernel, task, trap);
       // Return to user mode (exit_to_user_mode_loop): act on pending signals.
       if (task.state === TaskState.RUNNING && signalPending(task)) doSignal(task);
-      now = performance.now();
       if (task.state !== TaskState.RUNNING || task.needResched || now - lastYield >= YIELD_INTERVAL_MS) break;
     }
-    task.cpuNs += (now - start) * 1e6;
     kernel.sliceStartMs = 0;
+    if (task.state === TaskState.RUNNING) {
+      if (task.needResched) task.nivcsw++;
+    } else {
+      task.nvcsw++;
+    }
     task.needResched = false;
-    if (task.state === TaskState.RUNNING) rq.enqueue(task);
+    rq.putPrev(task);
     if (now - lastYield >= YIELD_INTERVAL_MS) {
       await yieldToHost();
       lastYield = performance.now();
+    } else {
+      await drainWakeups();
     }
   }
 }

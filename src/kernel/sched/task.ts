@@ -4,6 +4,9 @@ import type { FilesStruct } from '../fs/fdtable.js';
 import type { FsStruct } from '../fs/fs_struct.js';
 import { SigHand, SignalStruct } from '../signal/sighand.js';
 import type { Sleeper } from './wait.js';
+import { WaitQueue } from './wait.js';
+import type { RbNode } from '../lib/rbtree.js';
+import { NICE_0_LOAD, SCHED_NORMAL } from './prio.js';
 
 /** Credentials (struct cred): real, effective, saved and filesystem ids. */
 export interface Cred {
@@ -79,13 +82,64 @@ export interface PrctlState {
  * A task (task_struct): one guest thread. Owned by kernel/sched; other subsystems read the
  * fields they need (fs: files, fs, cred; mm: mm; proc: everything).
  */
-export class Task {
+export class Task implements RbNode {
   pid = 0;
   tgid = 0;
   ppid = 0;
   /** Process group and session (Linux keeps them as struct pid links in signal_struct). */
   pgid = 0;
   sid = 0;
+  /** real_parent (null for the first task): the thread that forked it, or the reaper it was reparented to. */
+  parent: Task | null = null;
+  /** Processes this thread forked (or had reparented to it): thread group leaders only (p->children). */
+  readonly children = new Set<Task>();
+  /** The thread group leader (group_leader); itself for a process's first thread. */
+  groupLeader: Task = this;
+  /** On the leader: every thread of the group, the leader first, until each is released (signal->thread_head). */
+  threads: Task[] = [this];
+  /** exit_signal: what the parent gets when this process dies (SIGCHLD; 0 or another signal from clone; -1 for threads). */
+  exitSignal = 17;
+  /** wait_chldexit: this thread's wait4/waitid sleep here until a child changes state. */
+  readonly waitChldexit = new WaitQueue();
+  /** vfork_done: the vfork parent sleeps here until this child execs or exits. */
+  vforkDone: WaitQueue | null = null;
+  /** Wait status was delivered to the parent (or will never be: auto-reaped); used by the zombie leader of threads. */
+  exitNotified = false;
+  /** Counted in kernel.nrThreads until released (release_task). */
+  counted = false;
+
+  /* Scheduling (the sched_entity / sched_rt_entity parts of task_struct). */
+  /** SCHED_NORMAL, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE. */
+  policy = SCHED_NORMAL;
+  /** nice -20..19 (static_prio = 120 + nice). */
+  nice = 0;
+  /** rt_priority 1..99 for SCHED_FIFO/RR, 0 otherwise. */
+  rtPriority = 0;
+  /** SCHED_RESET_ON_FORK. */
+  resetOnFork = false;
+  /** se.load.weight. */
+  weight = NICE_0_LOAD;
+  /** se.vruntime (ns of weighted CPU time). */
+  vruntime = 0;
+  /** se.sum_exec_runtime and its value when the task was last picked (prev_sum_exec_runtime), ns. */
+  sumExecNs = 0;
+  prevSumExecNs = 0;
+  /** SCHED_RR time left in the current slice, ns. */
+  rrTimeSliceNs = 0;
+  /** on_rq: queued in a scheduling class (the running task is not: it is rq.curr). */
+  onRq = false;
+  /** Context switches (nvcsw: gave up the CPU by sleeping; nivcsw: preempted). */
+  nvcsw = 0;
+  nivcsw = 0;
+  /** Links of the CFS timeline (struct rb_node run_node). */
+  rbParent: RbNode | null = null;
+  rbLeft: RbNode | null = null;
+  rbRight: RbNode | null = null;
+  rbRed = false;
+  /** Links of an RT priority list (struct list_head run_list). */
+  rtNext: Task | null = null;
+  rtPrev: Task | null = null;
+
   /** Executable name, at most 15 bytes (TASK_COMM_LEN 16). */
   comm = '';
   /** Absolute guest path of the executable: the target of /proc/self/exe. */
@@ -106,6 +160,9 @@ export class Task {
   sas: AltStack = { sp: 0, size: 0, flags: 0 };
   /** si_code and si_addr of the last synchronous fault signal (for the siginfo of a future handler). */
   lastFault: { code: number; addr: number } | null = null;
+
+  /** a0 at system-call entry (pt_regs.orig_a0), for restarting an interrupted call. */
+  origA0 = 0;
 
   /** The interruptible sleep this task is in, if any (see sched/wait.ts); a signal ends it. */
   sleeper: Sleeper | null = null;
@@ -139,10 +196,17 @@ export class Task {
     public context: TaskContext,
   ) {}
 
-  /** CPU time of the live threads of this task's group (one thread per process for now). */
+  /** CPU time of the live threads of this task's group (exited threads are in signal.cpuNs). */
   threadGroupCpuNs(): number {
     let ns = 0;
-    for (const t of this.kernel.threadGroup(this.tgid)) ns += t.cpuNs;
+    for (const t of this.groupLeader.threads) {
+      if (t.state !== TaskState.ZOMBIE && t.state !== TaskState.DEAD) ns += t.cpuNs;
+    }
     return ns;
+  }
+
+  /** Is this task alive (running or asleep)? */
+  get alive(): boolean {
+    return this.state === TaskState.RUNNING || this.state === TaskState.INTERRUPTIBLE;
   }
 }

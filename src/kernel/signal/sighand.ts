@@ -42,8 +42,19 @@ export class SigHand {
 /** struct signal_struct: what the threads of one process share besides handlers. */
 export class SignalStruct {
   rlim: Rlimit[] = defaultRlimits();
-  /** Signals pending for the whole process (shared_pending). */
+  /** Signals pending for the whole process (shared_pending) and their queued siginfo. */
   sharedPending = 0n;
+  sharedQueue: Uint8Array[] = [];
+  /**
+   * Job control (signal->flags SIGNAL_STOP_STOPPED / SIGNAL_STOP_CONTINUED, group_exit_code):
+   * groupStopped while the process is stopped, groupStopSig the signal that stopped it;
+   * stopReportPending / continuedReportPending until wait4/waitid with WUNTRACED / WCONTINUED
+   * reports the change (kernel.jobControl reads and consumes them).
+   */
+  groupStopped = false;
+  groupStopSig = 0;
+  stopReportPending = false;
+  continuedReportPending = false;
   /** Set once the group is exiting (SIGNAL_GROUP_EXIT); the wait status to report. */
   groupExit = false;
   groupExitCode = 0;

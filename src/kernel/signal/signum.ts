@@ -72,7 +72,30 @@ export const BUS_ADRERR = 2;
 export const ILL_ILLOPC = 1;
 export const TRAP_BRKPT = 1;
 export const SI_USER = 0;
+export const SI_KERNEL = 0x80;
+export const SI_QUEUE = -1;
+export const SI_TIMER = -2;
 export const SI_TKILL = -6;
+/** SIGCHLD si_code values. */
+export const CLD_EXITED = 1;
+export const CLD_KILLED = 2;
+export const CLD_DUMPED = 3;
+export const CLD_TRAPPED = 4;
+export const CLD_STOPPED = 5;
+export const CLD_CONTINUED = 6;
+/** sigevent notify kinds (asm-generic/siginfo.h). */
+export const SIGEV_SIGNAL = 0;
+export const SIGEV_NONE = 1;
+export const SIGEV_THREAD = 2;
+export const SIGEV_THREAD_ID = 4;
+
+/**
+ * Synchronous signals, dequeued before any other (SYNCHRONOUS_MASK in kernel/signal.c), so a
+ * fault's handler runs before an asynchronous signal that happened to arrive meanwhile.
+ */
+export function sigSynchronous(sig: number): boolean {
+  return sig === SIGSEGV || sig === SIGBUS || sig === SIGILL || sig === SIGTRAP || sig === SIGFPE || sig === SIGSYS;
+}
 
 /** The signal as a bit of a 64-bit sigset (sigmask(sig) = 1 << (sig - 1)). */
 export function sigmask(sig: number): bigint {

@@ -4,6 +4,8 @@
  * signal_struct->rlim. A limit is a number; RLIM_INFINITY (~0UL) is held as Infinity.
  */
 import type { Task } from '../sched/task.js';
+import { TaskState } from '../sched/task.js';
+import { taskCpuNs } from '../time/clocks.js';
 import type { SyscallTable } from '../syscall/types.js';
 import { EFAULT, EINVAL, EPERM, ESRCH } from '../errno.js';
 import { copyFromUser, copyToUser } from '../mm/uaccess.js';
@@ -118,7 +120,14 @@ function readRlimit(task: Task, addr: number): Rlimit | number {
 function sysPrlimit64(task: Task, pid: number, resource: number, newAddr: number, oldAddr: number): number {
   pid |= 0;
   if (pid !== 0 && pid !== task.tgid) {
-    return task.kernel.findTask(pid) ? -EPERM : -ESRCH;
+    // check_prlimit_permission(): the same uid on every id, or CAP_SYS_RESOURCE.
+    const t = task.kernel.findTask(pid);
+    if (!t || (t.state !== TaskState.RUNNING && t.state !== TaskState.INTERRUPTIBLE)) return -ESRCH;
+    const c = task.cred;
+    const tc = t.cred;
+    const same = c.uid === tc.uid && c.uid === tc.euid && c.uid === tc.suid && c.gid === tc.gid && c.gid === tc.egid;
+    if (!same && c.euid !== 0) return -EPERM;
+    task = t;
   }
   let newLim: Rlimit | null = null;
   if (newAddr !== 0) {
@@ -156,9 +165,19 @@ export const RUSAGE_THREAD = 1;
 function sysGetrusage(task: Task, who: number, addr: number): number {
   who |= 0;
   let cpuNs: number;
-  if (who === RUSAGE_SELF) cpuNs = task.signal.cpuNs + task.threadGroupCpuNs();
-  else if (who === RUSAGE_THREAD) cpuNs = task.cpuNs;
-  else if (who === RUSAGE_CHILDREN) cpuNs = task.signal.childrenCpuNs;
+  let nvcsw = 0;
+  let nivcsw = 0;
+  if (who === RUSAGE_SELF) {
+    cpuNs = taskCpuNs(task, true);
+    for (const t of task.groupLeader.threads) {
+      nvcsw += t.nvcsw;
+      nivcsw += t.nivcsw;
+    }
+  } else if (who === RUSAGE_THREAD) {
+    cpuNs = taskCpuNs(task, false);
+    nvcsw = task.nvcsw;
+    nivcsw = task.nivcsw;
+  } else if (who === RUSAGE_CHILDREN) cpuNs = task.signal.childrenCpuNs;
   else return -EINVAL;
   const b = new Uint8Array(144);
   const v = new DataView(b.buffer);
@@ -166,6 +185,8 @@ function sysGetrusage(task: Task, who: number, addr: number): number {
   const us = Math.floor(cpuNs / 1000);
   v.setUint32(0, Math.floor(us / 1e6), true);
   v.setUint32(8, us % 1e6, true);
+  v.setUint32(128, nvcsw, true);
+  v.setUint32(136, nivcsw, true);
   // ru_maxrss and the fault/IO counters are not tracked yet: they read 0.
   return copyToUser(task.mm, addr, b) < 0 ? -EFAULT : 0;
 }

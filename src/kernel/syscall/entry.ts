@@ -8,7 +8,7 @@ import type { Kernel } from '../kernel.js';
 import type { Task } from '../sched/task.js';
 import { TaskState, setContextReg } from '../sched/task.js';
 import { ENOSYS } from '../errno.js';
-import { SYS_exit, SYS_exit_group, SYS_execve } from './numbers.js';
+import { SYS_exit, SYS_exit_group, SYS_execve, SYS_execveat } from './numbers.js';
 import { formatCall, formatResult, syscallName } from './strace.js';
 import { doGroupExit } from '../sched/exit.js';
 import { SIGSEGV } from '../signal/signum.js';
@@ -46,13 +46,14 @@ export function doSyscall(kernel: Kernel, task: Task): void {
   const a4 = h.getReg(14);
   const a5 = h.getReg(15);
   h.pc += 4;
+  task.origA0 = a0; // regs->orig_a0: what a restarted call gets back in a0
   const fn = nr >= 0 && nr < kernel.syscalls.length ? kernel.syscalls[nr] : undefined;
   let call = '';
   if (kernel.strace) {
     call = formatCall(task, nr, [a0, a1, a2, a3, a4, a5]);
     if (nr === SYS_exit || nr === SYS_exit_group) kernel.console(call);
     // execve replaces the memory the arguments point into: print the call before it runs.
-    if (nr === SYS_execve) {
+    if (nr === SYS_execve || nr === SYS_execveat) {
       kernel.console(call);
       call = `${task.pid} execve(...)`;
     }

@@ -7,12 +7,16 @@ import { fsSyscalls } from '../fs/syscalls.js';
 import { mmSyscalls } from '../mm/mmap.js';
 import { exitSyscalls } from '../sched/exit.js';
 import { schedSyscalls } from '../sched/syscalls.js';
+import { forkSyscalls } from '../sched/fork.js';
 import { signalSyscalls } from '../signal/signal.js';
 import { resourceSyscalls } from '../sys/resource.js';
 import { sysSyscalls } from '../sys/sys.js';
 import { timeSyscalls } from '../time/syscalls.js';
 import { execSyscalls } from '../exec/syscalls.js';
 import { syscallName } from './strace.js';
+import { shmSyscalls } from '../ipc/shm.js'; // page-cache & shm owner: until ipc/syscalls.ts merges it
+import { futexSyscalls } from '../futex/futex.js'; // pipes/futex/IPC owner
+import { ipcSyscalls } from '../ipc/syscalls.js'; // pipes/futex/IPC owner
 
 /** Every contributing table, by owner (for the duplicate check). */
 export const SYSCALL_TABLES: Record<string, SyscallTable> = {
@@ -20,11 +24,15 @@ export const SYSCALL_TABLES: Record<string, SyscallTable> = {
   mm: mmSyscalls,
   exit: exitSyscalls,
   sched: schedSyscalls,
+  fork: forkSyscalls,
   signal: signalSyscalls,
   resource: resourceSyscalls,
   sys: sysSyscalls,
   time: timeSyscalls,
   exec: execSyscalls,
+  shm: shmSyscalls,
+  futex: futexSyscalls,
+  ipc: ipcSyscalls,
 };
 
 /** Build the dense table. Two subsystems claiming one number is a bug: reported through `warn`. */

@@ -32,11 +32,37 @@ export function taskCpuNs(task: Task, wholeProcess: boolean): number {
 }
 
 /**
+ * A dynamic CPU clock id (include/linux/posix-timers.h: MAKE_PROCESS_CPUCLOCK / MAKE_THREAD_CPUCLOCK,
+ * ((~pid) << 3) | perthread << 2 | which): the task it names (pid 0: the caller) and whether it
+ * counts the whole process, or null if it names nothing (-EINVAL). glibc passes these for
+ * CLOCK_PROCESS_CPUTIME_ID (-6) and CLOCK_THREAD_CPUTIME_ID (-2) to timer_create, and for
+ * clock_getcpuclockid / pthread_getcpuclockid clocks.
+ */
+export function cpuClockTarget(task: Task, id: number): { task: Task; wholeProcess: boolean } | null {
+  if (id >= 0) return null;
+  const which = id & 3;
+  if (which === 3) return null; // CPUCLOCK_MAX
+  const perThread = (id & 4) !== 0;
+  const pid = ~(id >> 3);
+  let t: Task | null = task;
+  if (pid !== 0) {
+    t = task.kernel.findTask(pid);
+    if (!t) return null;
+    if (perThread ? t.tgid !== task.tgid : t.pid !== t.tgid) return null;
+  }
+  return { task: t, wholeProcess: !perThread };
+}
+
+/**
  * Read a clock in nanoseconds, or return null for an unknown id (-EINVAL). Negative ids are
- * the CPU clocks of other processes (CPUCLOCK encoding), which are not supported yet.
+ * CPU clocks by CPUCLOCK encoding (PROF, VIRT and SCHED all read the task's CPU time here).
  */
 export function clockRead(task: Task, id: number): number | null {
   const c = task.kernel.clock;
+  if (id < 0) {
+    const cpu = cpuClockTarget(task, id);
+    return cpu ? Math.round(taskCpuNs(cpu.task, cpu.wholeProcess)) : null;
+  }
   switch (id) {
     case CLOCK_REALTIME:
     case CLOCK_REALTIME_ALARM:

@@ -3,7 +3,10 @@
  * nanosleep (kernel/time/hrtimer.c), gettimeofday/settimeofday (kernel/time/time.c).
  * A sleep is a host timer: the task sleeps on a Promise and costs no host CPU meanwhile.
  */
-import { EFAULT, EINVAL, EOPNOTSUPP } from '../errno.js';
+import { EFAULT, EINVAL, EOPNOTSUPP, ERESTARTNOHAND, ERESTART_RESTARTBLOCK, ETIMEDOUT } from '../errno.js';
+import { sleepOn } from '../sched/wait.js';
+import { setRestartFn } from '../signal/signal.js';
+import { timerSyscalls } from './posix-timers.js';
 import type { Task } from '../sched/task.js';
 import type { SyscallTable } from '../syscall/types.js';
 import { copyFromUser, copyToUser } from '../mm/uaccess.js';
@@ -25,10 +28,11 @@ import {
   CLOCK_THREAD_CPUTIME_ID,
   clockRead,
   clockResolution,
+  cpuClockTarget,
 } from './clocks.js';
-import { sleepMs } from './sleep.js';
 
-export const TIMER_ABSTIME = 1;
+export { TIMER_ABSTIME } from './posix-timers.js';
+import { TIMER_ABSTIME } from './posix-timers.js';
 const NSEC_PER_SEC = 1e9;
 
 function putI64(v: DataView, off: number, x: number): void {
@@ -64,7 +68,8 @@ function sysClockGettime(task: Task, id: number, tp: number): number {
 }
 
 function sysClockGetres(task: Task, id: number, tp: number): number {
-  const res = clockResolution(id | 0);
+  id |= 0;
+  const res = id < 0 ? (cpuClockTarget(task, id) ? 1 : null) : clockResolution(id);
   if (res === null) return -EINVAL;
   if (tp === 0) return 0;
   return putTime(task, tp, res, false);
@@ -82,24 +87,44 @@ function sysGettimeofday(task: Task, tv: number, tz: number): number {
   return 0;
 }
 
-/** Sleep for `ns` (relative) and resolve 0. */
-function sleepNs(ns: number): Promise<number> {
-  return sleepMs(ns / 1e6).then(() => 0);
-}
-
 function validTimespec(t: [number, number]): boolean {
   return t[0] >= 0 && t[1] >= 0 && t[1] < NSEC_PER_SEC;
 }
 
-function sysNanosleep(task: Task, req: number, _rem: number): number | Promise<number> {
+/** The longest one sleepOn deadline we hand to a host timer; longer sleeps are re-armed. */
+const MAX_SLEEP_STEP_NS = 86_400 * NSEC_PER_SEC;
+
+/**
+ * do_nanosleep(): sleep until the CLOCK_MONOTONIC deadline `endNs` unless a signal comes.
+ * Resolves 0 when the time is up. On a signal: a relative sleep writes the time left to `remVa`
+ * (if any) and returns -ERESTART_RESTARTBLOCK with a restart_block that continues to the same
+ * deadline; an absolute sleep returns -ERESTARTNOHAND (restarted with the same arguments).
+ */
+async function doNanosleep(task: Task, endNs: number, remVa: number, relative: boolean): Promise<number> {
+  const clock = task.kernel.clock;
+  for (;;) {
+    const now = clock.monotonicNs();
+    if (now >= endNs) return 0;
+    const r = await sleepOn(task, null, { deadlineNs: Math.min(endNs, now + MAX_SLEEP_STEP_NS) });
+    if (r === -ETIMEDOUT || r === 0) continue;
+    // Interrupted (-ERESTARTSYS).
+    if (!relative) return -ERESTARTNOHAND;
+    const left = Math.max(0, endNs - clock.monotonicNs());
+    if (remVa !== 0 && putTime(task, remVa, left, false) < 0) return -EFAULT;
+    setRestartFn(task, (t) => doNanosleep(t, endNs, remVa, true));
+    return -ERESTART_RESTARTBLOCK;
+  }
+}
+
+function sysNanosleep(task: Task, req: number, rem: number): number | Promise<number> {
   const t = readTimespec(task, req);
   if (typeof t === 'number') return t;
   if (!validTimespec(t)) return -EINVAL;
-  // rem is written only when a signal interrupts the sleep (with signal handlers, later).
-  return sleepNs(t[0] * NSEC_PER_SEC + t[1]);
+  const ns = t[0] * NSEC_PER_SEC + t[1];
+  return doNanosleep(task, task.kernel.clock.monotonicNs() + ns, rem, true);
 }
 
-function sysClockNanosleep(task: Task, id: number, flags: number, req: number, _rem: number): number | Promise<number> {
+function sysClockNanosleep(task: Task, id: number, flags: number, req: number, rem: number): number | Promise<number> {
   id |= 0;
   switch (id) {
     case CLOCK_REALTIME:
@@ -112,7 +137,7 @@ function sysClockNanosleep(task: Task, id: number, flags: number, req: number, _
     case CLOCK_THREAD_CPUTIME_ID:
       return -EINVAL;
     case CLOCK_PROCESS_CPUTIME_ID:
-      // posix_cpu_nsleep exists in Linux; CPU-time timers arrive with the timer subsystem.
+      // posix_cpu_nsleep exists in Linux; a CPU-time sleep is not implemented here.
       return -EOPNOTSUPP;
     default:
       return clockResolution(id) === null ? -EINVAL : -EOPNOTSUPP;
@@ -121,9 +146,12 @@ function sysClockNanosleep(task: Task, id: number, flags: number, req: number, _
   if (typeof t === 'number') return t;
   if (!validTimespec(t)) return -EINVAL;
   let ns = t[0] * NSEC_PER_SEC + t[1];
-  if (flags & TIMER_ABSTIME) ns -= clockRead(task, id)!;
+  const abs = (flags & TIMER_ABSTIME) !== 0;
+  if (abs) ns -= clockRead(task, id)!;
+  // An absolute REALTIME sleep is converted to a monotonic deadline now (clock_settime does not exist here).
+  const end = task.kernel.clock.monotonicNs() + Math.max(0, ns);
   if (ns <= 0) return 0;
-  return sleepNs(ns);
+  return doNanosleep(task, end, abs ? 0 : rem, !abs);
 }
 
 export const timeSyscalls: SyscallTable = {
@@ -132,5 +160,6 @@ export const timeSyscalls: SyscallTable = {
   [SYS_gettimeofday]: sysGettimeofday,
   [SYS_nanosleep]: sysNanosleep,
   [SYS_clock_nanosleep]: sysClockNanosleep,
+  ...timerSyscalls,
   // settimeofday/clock_settime are not implemented (-ENOSYS): the guest's clock is the host's.
 };

@@ -1,10 +1,11 @@
-import { EEXIST, EFBIG, EINVAL, ENOENT, ENOSPC, ENOTEMPTY } from '../../errno.js';
+import { EEXIST, EFBIG, EINVAL, ENOENT, ENOTEMPTY } from '../../errno.js';
 import type { Cred } from '../../sched/task.js';
 import { initSpecialInode } from '../char_dev.js';
 import { Dentry } from '../dcache.js';
 import type { DirEntry, File, FileOperations, Kiocb } from '../file.js';
 import { ATTR_SIZE, Inode, setattrCopy, type Iattr, type InodeOperations } from '../inode.js';
 import type { IovIter } from '../iov_iter.js';
+import { AddressSpace } from '../../mm/filemap.js';
 import { SuperBlock, getAnonDev, simpleStatfs, type TimeSource } from '../super.js';
 import {
   O_APPEND,
@@ -21,7 +22,9 @@ import {
 
 /**
  * ramfs (fs/ramfs/inode.c, file-mmu.c; tmpfs without swap): every file lives in memory.
- * Regular files keep their bytes in a growable Uint8Array; directories a name → inode map.
+ * As in Linux, a regular file's page cache IS its storage: its bytes are the pages of
+ * `mapping` (mm/filemap.ts), which read()/write() copy to and from and which MAP_SHARED
+ * mappings map directly. Directories keep a name → inode map.
  * It is the root filesystem of issue 2 and the base of /tmp and, later, devtmpfs.
  */
 
@@ -31,36 +34,53 @@ export const RAMFS_MAX_FILE = 1 << 30;
 const WRITE_CHUNK = 1 << 20;
 
 export class RamfsInode extends Inode {
-  /** File bytes (capacity ≥ size) for regular files. */
-  data: Uint8Array = EMPTY;
+  /** i_mapping: the page cache holding a regular file's bytes (pages beyond i_size do not exist). */
+  readonly mapping: AddressSpace = new AddressSpace(this);
   /** Directory entries. */
   readonly entries = new Map<string, RamfsInode>();
+  /** Open files of this inode (for freeing the pages of an unlinked file at its last close: evict_inode). */
+  openCount = 0;
 }
-const EMPTY = new Uint8Array(0);
+
+/** Write kernel bytes at `pos`, growing the file as needed (rootfs.addFile, tests). Returns 0 or -errno. */
+export function ramfsWriteBytes(inode: RamfsInode, src: Uint8Array, pos: number): number {
+  const end = pos + src.length;
+  if (end > RAMFS_MAX_FILE) return -EFBIG;
+  const w = inode.mapping.writeBytes(pos, src);
+  if (w < 0) return w;
+  if (end > inode.size) {
+    inode.size = end;
+    inode.blocks = blocksFor(end);
+  }
+  return 0;
+}
+
+/** evict_inode → truncate_inode_pages_final: an unlinked file's pages go when nothing uses it. */
+function ramfsMaybeEvict(inode: RamfsInode): void {
+  if (inode.nlink <= 0 && inode.openCount <= 0 && inode.mapping.nrpages > 0) inode.mapping.release();
+}
 
 function blocksFor(size: number): number {
   return Math.ceil(size / 4096) * 8;
 }
 
-/** Grow or shrink a file's storage to `size` bytes, zero-filling new space (ramfs setattr ATTR_SIZE). */
+/**
+ * Grow or shrink a file to `size` bytes (ramfs setattr ATTR_SIZE → truncate_setsize). Growing
+ * makes a hole that reads as zeros (no pages); shrinking drops the pages beyond the new end,
+ * unmapping them from every mapping first (later accesses there are SIGBUS), and zeroes the
+ * tail of the last page.
+ */
 export function ramfsResize(inode: RamfsInode, size: number): number {
   if (size > RAMFS_MAX_FILE) return -EFBIG;
-  if (size > inode.data.length) {
-    let cap = Math.max(inode.data.length * 2, 64);
-    while (cap < size) cap *= 2;
-    cap = Math.min(cap, RAMFS_MAX_FILE);
-    let grown: Uint8Array;
-    try {
-      grown = new Uint8Array(cap);
-    } catch {
-      return -ENOSPC;
+  if (!(size >= 0)) return -EINVAL;
+  if (size < inode.size) inode.mapping.truncate(size);
+  else if (size > inode.size && inode.size % 4096 !== 0) {
+    // Bytes a mapping wrote beyond the old EOF in its last page must not appear (pagecache_isize_extended).
+    const p = inode.mapping.findPage(Math.floor(inode.size / 4096));
+    if (p && p.bytes.length === 4096) {
+      p.bytes.fill(0, inode.size % 4096);
+      if (p.pfn >= 0) inode.mapping.mem!.wrote(p.pfn * 4096 + (inode.size % 4096), 4096 - (inode.size % 4096));
     }
-    grown.set(inode.data.subarray(0, inode.size));
-    inode.data = grown;
-  } else if (size < inode.size) {
-    inode.data.fill(0, size, inode.size);
-    // Give memory back when a file shrinks a lot.
-    if (size < inode.data.length / 4 && inode.data.length > 4096) inode.data = inode.data.slice(0, Math.max(size, 64));
   }
   inode.size = size;
   inode.blocks = blocksFor(size);
@@ -69,12 +89,21 @@ export function ramfsResize(inode: RamfsInode, size: number): number {
 
 /** Regular files: read/write straight from/to the byte array (generic_file_read_iter on the page cache). */
 export const ramfsFileOperations: FileOperations = {
+  open(inode: Inode): number {
+    (inode as RamfsInode).openCount++;
+    return 0;
+  },
+  release(file: File): void {
+    const inode = file.inode as RamfsInode;
+    inode.openCount--;
+    ramfsMaybeEvict(inode);
+  },
   readIter(iocb: Kiocb, to: IovIter): number {
     const inode = iocb.file.inode as RamfsInode;
     const pos = iocb.pos;
     if (pos >= inode.size || to.count === 0) return 0;
     const n = Math.min(to.count, inode.size - pos);
-    const r = to.copyTo(inode.data.subarray(pos, pos + n));
+    const r = inode.mapping.read(pos, n, to);
     if (r > 0) iocb.pos += r;
     return r;
   },
@@ -88,17 +117,17 @@ export const ramfsFileOperations: FileOperations = {
         if (done > 0) break;
         return -EFBIG;
       }
-      const bytes = from.copyFrom(want);
-      if (typeof bytes === 'number') return done > 0 ? done : bytes;
-      if (bytes.length === 0) break;
-      const end = iocb.pos + bytes.length;
+      const n = inode.mapping.write(iocb.pos, want, from);
+      if (n < 0) return done > 0 ? done : n;
+      if (n === 0) break;
+      const end = iocb.pos + n;
       if (end > inode.size) {
-        const e = ramfsResize(inode, end);
-        if (e < 0) return done > 0 ? done : e;
+        inode.size = end;
+        inode.blocks = blocksFor(end);
       }
-      inode.data.set(bytes, iocb.pos);
       iocb.pos = end;
-      done += bytes.length;
+      done += n;
+      if (n < want) break;
     }
     if (done > 0) inode.touchModify();
     return done;
@@ -221,6 +250,7 @@ export const ramfsDirInodeOperations: InodeOperations = {
     victim.nlink--;
     victim.touchChange();
     dir.touchModify();
+    ramfsMaybeEvict(victim);
     return 0;
   },
   rmdir(dir: Inode, name: string): number {
@@ -265,6 +295,7 @@ export const ramfsDirInodeOperations: InodeOperations = {
           nd.nlink--;
         } else {
           dst.nlink--;
+          ramfsMaybeEvict(dst);
         }
         dst.touchChange();
       }
