@@ -27,16 +27,9 @@ import { MAP_FIXED, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE } from '../mm/m
 import { copyFromUser, copyToUser } from '../mm/uaccess.js';
 import { munmapRange, ulong } from '../mm/mmap.js';
 
-// include/uapi/linux/ipc.h, shm.h
-export const IPC_PRIVATE = 0;
-export const IPC_CREAT = 0o1000;
-export const IPC_EXCL = 0o2000;
-export const IPC_NOWAIT = 0o4000;
-export const IPC_RMID = 0;
-export const IPC_SET = 1;
-export const IPC_STAT = 2;
-export const IPC_INFO = 3;
-export const IPC_64 = 0x100;
+import { IPC_64, IPC_CREAT, IPC_EXCL, IPC_INFO, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT } from './util.js';
+
+// include/uapi/linux/shm.h
 export const SHM_LOCK = 11;
 export const SHM_UNLOCK = 12;
 export const SHM_STAT = 13;

@@ -1,13 +1,12 @@
 /**
  * The SysV IPC part of the system-call table (ipc/syscall.c's direct entry points on
- * riscv64): semaphores and message queues here; shared memory comes from ipc/shm.ts.
+ * riscv64): semaphores, message queues and shared memory.
  */
 import * as N from '../syscall/numbers.js';
 import type { SyscallTable } from '../syscall/types.js';
 import { sysMsgctl, sysMsgget, sysMsgrcv, sysMsgsnd } from './msg.js';
 import { sysSemctl, sysSemget, sysSemop, sysSemtimedop } from './sem.js';
-// shm: ipc/shm.ts (page cache & shared memory owner) exports `shmSyscalls`, which
-// syscall/table.ts merges itself for now; it may move into this table later (one place only).
+import { shmSyscalls } from './shm.js';
 
 export const ipcSyscalls: SyscallTable = {
   [N.SYS_semget]: sysSemget,
@@ -18,4 +17,5 @@ export const ipcSyscalls: SyscallTable = {
   [N.SYS_msgsnd]: sysMsgsnd,
   [N.SYS_msgrcv]: sysMsgrcv,
   [N.SYS_msgctl]: sysMsgctl,
+  ...shmSyscalls,
 };

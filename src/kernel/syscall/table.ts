@@ -14,9 +14,8 @@ import { sysSyscalls } from '../sys/sys.js';
 import { timeSyscalls } from '../time/syscalls.js';
 import { execSyscalls } from '../exec/syscalls.js';
 import { syscallName } from './strace.js';
-import { shmSyscalls } from '../ipc/shm.js'; // page-cache & shm owner: until ipc/syscalls.ts merges it
-import { futexSyscalls } from '../futex/futex.js'; // pipes/futex/IPC owner
-import { ipcSyscalls } from '../ipc/syscalls.js'; // pipes/futex/IPC owner
+import { futexSyscalls } from '../futex/futex.js';
+import { ipcSyscalls } from '../ipc/syscalls.js';
 
 /** Every contributing table, by owner (for the duplicate check). */
 export const SYSCALL_TABLES: Record<string, SyscallTable> = {
@@ -30,7 +29,6 @@ export const SYSCALL_TABLES: Record<string, SyscallTable> = {
   sys: sysSyscalls,
   time: timeSyscalls,
   exec: execSyscalls,
-  shm: shmSyscalls,
   futex: futexSyscalls,
   ipc: ipcSyscalls,
 };

@@ -33,12 +33,8 @@ import { PAGE_KIND_FILE, PAGE_KIND_SHMEM, mappingOf } from '../../../src/kernel/
 import { copyFromUser, copyToUser } from '../../../src/kernel/mm/uaccess.js';
 import { doMadvise } from '../../../src/kernel/mm/madvise.js';
 import { doMremap } from '../../../src/kernel/mm/mremap.js';
+import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT } from '../../../src/kernel/ipc/util.js';
 import {
-  IPC_CREAT,
-  IPC_EXCL,
-  IPC_PRIVATE,
-  IPC_RMID,
-  IPC_STAT,
   SHM_INFO,
   doShmat,
   doShmctl,
