@@ -22,6 +22,11 @@ export interface OracleCase extends GuestRun {
   args?: string[];
   /** Compare stderr too (default true; turn off where the message is the emulator's own, e.g. fatal signals). */
   compareStderr?: boolean;
+  /**
+   * Extra attempts for a program that measures wall-clock time (sleep accuracy): the host's own
+   * scheduling can delay any emulator's timers now and then. Each attempt runs qemu and labvisor afresh.
+   */
+  retry?: number;
   /** Facts about qemu's run that make the oracle itself trustworthy (checked even without labvisor). */
   expectQemu?: {
     status?: number;
@@ -75,10 +80,11 @@ export function defineOracleCases(cases: readonly OracleCase[]): void {
       });
     }
 
-    it(`${name} [labvisor = qemu]`, async () => {
+    it(`${name} [labvisor = qemu]`, { retry: c.retry ?? 0 }, async () => {
       built();
       if (!labvisorAvailable()) expect.fail(`${LABVISOR_CLI} is missing: labvisor exec cannot be compared with qemu`);
-      const [q, l] = await Promise.all([oracle(), runLabvisor(c.prog, c.args ?? [], { cwd: ROOT, ...c })]);
+      const qemu = c.retry ? runQemu(c.prog, c.args ?? [], { cwd: ROOT, ...c }) : oracle();
+      const [q, l] = await Promise.all([qemu, runLabvisor(c.prog, c.args ?? [], { cwd: ROOT, ...c })]);
       expect(q.timedOut, 'qemu timed out').toBe(false);
       expect(l.timedOut, `labvisor timed out; ${describeRun(l)}`).toBe(false);
       expectSameBytes(l.stdout, q.stdout, `stdout (labvisor ${describeRun(l)})`);

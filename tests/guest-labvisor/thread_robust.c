@@ -2,9 +2,9 @@
 // FUTEX_OWNER_DIED itself. (2) A process-shared robust mutex whose holder process dies in
 // _exit: only the kernel's exit_robust_list walk can release it, so the next locker gets
 // EOWNERDEAD instead of hanging.
-// Not an oracle test: qemu-user answers set_robust_list with ENOSYS and HANGS in case 2. It
-// passes on labvisor; it needs a self-checking harness (no qemu comparison), and
-// kernel.exitRobustList installed at boot (futex.ts installFutexHooks from start_kernel) so
+// Not an oracle test: qemu-user answers set_robust_list with ENOSYS and HANGS in case 2; the
+// expected output is what the same source prints on the host's Linux (tests/kernel/labvisor-only.test.ts).
+// kernel.exitRobustList is installed at boot (futex.ts installFutexHooks from start_kernel), so
 // case 2 does not depend on an earlier futex call having installed it.
 #define _GNU_SOURCE
 #include <errno.h>
