@@ -83,6 +83,11 @@ export class Kernel {
   /** performance.now() when the current task's slice began (0 when none is running): CPU-time clocks. */
   sliceStartMs = 0;
   private lastPid = 0;
+
+  /** The pid allocated last (pid_namespace->last_pid), shown in /proc/loadavg. */
+  get lastAllocatedPid(): number {
+    return this.lastPid;
+  }
   /** /proc/sys/kernel/pid_max. */
   pidMax = PID_MAX_DEFAULT;
   /** nr_threads: tasks created and not yet released (zombies count, as in Linux). */

@@ -1,10 +1,21 @@
 import { EACCES, ENOENT } from '../../errno.js';
-import type { Task } from '../../sched/task.js';
+import { TaskState, type Task } from '../../sched/task.js';
 import { dPath } from '../d_path.js';
 import type { DirEntry, File, FileOperations } from '../file.js';
 import type { Inode, InodeOperations } from '../inode.js';
 import type { Path } from '../path.js';
-import { DT_DIR, S_IFDIR, S_IFLNK, dtType } from '../uapi.js';
+import { DT_DIR, S_IFDIR, S_IFLNK, S_IFREG, dtType } from '../uapi.js';
+import {
+  formatLimits,
+  taskCmdline,
+  taskEnviron,
+  taskMaps,
+  taskMounts,
+  taskStat,
+  taskStatm,
+  taskStatus,
+} from './array.js';
+import { seqFops } from './seq.js';
 import { PROC_FD_DIR_MODE, procFdDirFops, procFdDirInodeOps, procMayAccess } from './fd.js';
 import { ProcInode, pidIno, procTask } from './internal.js';
 
@@ -51,11 +62,61 @@ const exeLinkOps: InodeOperations = {
   },
 };
 
+/** A text file of the task (ONE/REG entries): its text, or -ENOENT once the task is gone. */
+function taskFile(name: string, gen: (t: Task, file: File) => string | Uint8Array, perm = 0o444): PidEntry {
+  return {
+    name,
+    mode: S_IFREG | perm,
+    iop: {},
+    fop: seqFops((file) => {
+      const t = procTask(file.inode);
+      if (!t) return -ENOENT;
+      return gen(t, file);
+    }),
+  };
+}
+
+/** /proc/<pid>/comm: the command name and a newline. */
+const commText = (t: Task): string => `${t.comm}\n`;
+
+/** The live threads of the task's group (what /proc/<pid>/task lists). */
+function liveThreads(t: Task): Task[] {
+  return t.groupLeader.threads.filter((th) => th.state !== TaskState.ZOMBIE && th.state !== TaskState.DEAD);
+}
+
+/** /proc/<pid>/task (proc_task_inode_operations): one directory per thread, by tid. */
+const procTaskDirInodeOps: InodeOperations = {
+  lookup(dir: Inode, name: string): Inode | null {
+    const t = procTask(dir);
+    if (!t || !/^[1-9][0-9]{0,9}$/.test(name)) return null;
+    const th = liveThreads(t).find((x) => x.pid === Number(name));
+    return th ? procPidDirInode(dir, th.pid, th) : null;
+  },
+};
+
+const procTaskDirFops: FileOperations = {
+  iterate(file: File): DirEntry[] | number {
+    const t = procTask(file.inode);
+    if (!t) return -ENOENT;
+    return liveThreads(t).map((th) => ({ name: String(th.pid), ino: pidIno(th.pid, 0), type: DT_DIR }));
+  },
+};
+
 const tgidBaseStuff: PidEntry[] = [
+  { name: 'task', mode: S_IFDIR | 0o555, iop: procTaskDirInodeOps, fop: procTaskDirFops },
   { name: 'fd', mode: PROC_FD_DIR_MODE, iop: procFdDirInodeOps, fop: procFdDirFops },
   { name: 'cwd', mode: S_IFLNK | 0o777, iop: pathLink((t) => t.fs.pwd), fop: {} },
   { name: 'root', mode: S_IFLNK | 0o777, iop: pathLink((t) => t.fs.root), fop: {} },
   { name: 'exe', mode: S_IFLNK | 0o777, iop: exeLinkOps, fop: {} },
+  taskFile('stat', (t) => taskStat(t, t.pid === t.tgid)), // a tid dir: the thread's own times
+  taskFile('statm', taskStatm),
+  taskFile('status', taskStatus),
+  taskFile('cmdline', taskCmdline),
+  taskFile('environ', taskEnviron, 0o400),
+  taskFile('comm', commText, 0o644),
+  taskFile('maps', (t) => taskMaps(t, t.fs.root)),
+  taskFile('limits', (t) => formatLimits(t.signal.rlim)),
+  taskFile('mounts', taskMounts),
 ];
 
 /** proc_pident_instantiate: an inode for one table entry, owned by the task's euid. */

@@ -4,8 +4,9 @@ import { Dentry } from '../dcache.js';
 import type { DirEntry, File, FileOperations } from '../file.js';
 import { Inode, type InodeOperations } from '../inode.js';
 import { SuperBlock, getAnonDev, simpleStatfs, type TimeSource } from '../super.js';
-import { DT_DIR, DT_LNK, PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK } from '../uapi.js';
+import { DT_DIR, DT_LNK, DT_REG, PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG } from '../uapi.js';
 import { procPidDirInode } from './base.js';
+import { PROC_ROOT_FILES, procRootFileFops } from './generic.js';
 import { ProcFsInfo, ProcInode, pidIno, procDentryOps, procInfo } from './internal.js';
 
 /**
@@ -15,11 +16,27 @@ import { ProcFsInfo, ProcInode, pidIno, procDentryOps, procInfo } from './intern
 
 const PROC_ROOT_INO = 1;
 const PROC_SELF_INO = 2;
+/** Inode numbers of the global files: PROC_ROOT_FILE_INO + their index. */
+const PROC_ROOT_FILE_INO = 16;
+
+function rootFileInode(sb: SuperBlock, i: number): Inode {
+  const inode = new ProcInode(sb, PROC_ROOT_FILE_INO + i, S_IFREG | 0o444, {}, procRootFileFops(PROC_ROOT_FILES[i]!));
+  inode.nlink = 1;
+  return inode;
+}
 
 /** /proc/self (fs/proc/self.c): a symlink whose body is the looking task's tgid. */
 const procSelfOps: InodeOperations = {
   getLink(_inode: Inode, walker: Task | null): string | number {
     return walker ? String(walker.tgid) : -ENOENT; // a kernel walk has no "self"
+  },
+};
+
+/** /proc/mounts: a symlink to self/mounts, as in Linux (proc_symlink("mounts", NULL, "self/mounts")). */
+const PROC_MOUNTS_INO = 3;
+const procMountsOps: InodeOperations = {
+  getLink(): string {
+    return 'self/mounts';
   },
 };
 
@@ -31,6 +48,9 @@ function selfInode(sb: SuperBlock): Inode {
 const procRootInodeOps: InodeOperations = {
   lookup(dir: Inode, name: string): Inode | null {
     if (name === 'self') return selfInode(dir.sb);
+    if (name === 'mounts') return new Inode(dir.sb, PROC_MOUNTS_INO, S_IFLNK | 0o777, procMountsOps, {});
+    const fi = PROC_ROOT_FILES.indexOf(name);
+    if (fi >= 0) return rootFileInode(dir.sb, fi);
     if (!/^[1-9][0-9]{0,9}$/.test(name)) return null;
     const pid = Number(name);
     const src = procInfo(dir.sb).tasks;
@@ -43,6 +63,8 @@ const procRootInodeOps: InodeOperations = {
 const procRootFops: FileOperations = {
   iterate(file: File): DirEntry[] {
     const out: DirEntry[] = [{ name: 'self', ino: PROC_SELF_INO, type: DT_LNK }];
+    out.push({ name: 'mounts', ino: PROC_MOUNTS_INO, type: DT_LNK });
+    PROC_ROOT_FILES.forEach((name, i) => out.push({ name, ino: PROC_ROOT_FILE_INO + i, type: DT_REG }));
     const src = procInfo(file.inode.sb).tasks;
     if (src) for (const pid of src.tgids()) out.push({ name: String(pid), ino: pidIno(pid, 0), type: DT_DIR });
     return out;
