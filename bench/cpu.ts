@@ -3,7 +3,6 @@
 // The instruction count comes from `LABVISOR_STATS=1 labvisor exec …`, which prints a last stderr line
 // `labvisor: instret=<n> seconds=<s>` (seconds = time spent running the guest, without Node start-up).
 // Options: --only NAME (compute|sha256sum|gzip), --qemu-runs N (best of N for qemu, default 3).
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -18,7 +17,7 @@ import {
   runQemu,
   type RunResult,
 } from '../tests/kernel/run.js';
-import { staleReason } from '../tests/setup/guest-binaries.js';
+import { ensureGuestBuilt } from '../tests/setup/guest-binaries.js';
 
 interface Workload {
   name: string;
@@ -55,16 +54,7 @@ function fmt(n: number | undefined, digits: number): string {
 }
 
 async function main(): Promise<void> {
-  const reason = staleReason();
-  if (reason !== null) {
-    console.error(`bench: ${reason}; running npm run guest`);
-    try {
-      execFileSync('npm', ['run', '--silent', 'guest'], { cwd: ROOT, stdio: 'inherit' });
-    } catch {
-      // A broken test program must not stop the benchmark; its own binaries are checked below.
-      console.error('bench: npm run guest failed; going on with the binaries that exist');
-    }
-  }
+  ensureGuestBuilt('bench:');
   const only = option('--only');
   const qemuRuns = Math.max(1, Number(option('--qemu-runs') ?? 3));
   const haveLabvisor = labvisorAvailable();

@@ -14,7 +14,6 @@
 // read-only view of the -L directory under /).
 // Options: --only NAME (fork-exec|pipe|ctxsw), --seconds S (guest time limit per run, default 4),
 // --qemu-runs N (best of N for qemu, default 1).
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { qemuAppletDir } from '../tests/kernel/qemu-applets.js';
@@ -27,7 +26,7 @@ import {
   runQemu,
   type RunResult,
 } from '../tests/kernel/run.js';
-import { staleReason } from '../tests/setup/guest-binaries.js';
+import { ensureGuestBuilt } from '../tests/setup/guest-binaries.js';
 
 interface Workload {
   name: string;
@@ -85,15 +84,7 @@ function fmtRate(x: number): string {
 }
 
 async function main(): Promise<void> {
-  const reason = staleReason();
-  if (reason !== null) {
-    console.error(`bench: ${reason}; running npm run guest`);
-    try {
-      execFileSync('npm', ['run', '--silent', 'guest'], { cwd: ROOT, stdio: 'inherit' });
-    } catch {
-      console.error('bench: npm run guest failed; going on with the binaries that exist');
-    }
-  }
+  ensureGuestBuilt('bench:');
   const only = option('--only');
   const seconds = Number(option('--seconds') ?? 4);
   const qemuRuns = Math.max(1, Number(option('--qemu-runs') ?? 1));

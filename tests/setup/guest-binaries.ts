@@ -42,15 +42,22 @@ export function staleReason(): string | null {
   return null;
 }
 
-export default function setup(): void {
+/**
+ * Run `npm run guest` when the guest build is missing or stale. A failed build does not throw: every
+ * program that could not be built fails on its own later ("was not built"), which names the culprit
+ * better than aborting the whole run. `who` prefixes the messages (the test setup, a benchmark).
+ */
+export function ensureGuestBuilt(who: string): void {
   const reason = staleReason();
   if (reason === null) return;
-  process.stderr.write(`[guest setup] ${reason}: running npm run guest\n`);
+  process.stderr.write(`${who} ${reason}: running npm run guest\n`);
   try {
     execFileSync('npm', ['run', '--silent', 'guest'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   } catch {
-    // Keep going: unit tests do not need guest binaries, and every guest test whose binary is missing fails
-    // on its own with "was not built", which names the culprit better than aborting the whole run.
-    process.stderr.write('[guest setup] npm run guest FAILED; tests of the programs it could not build will fail\n');
+    process.stderr.write(`${who} npm run guest FAILED; going on with the programs that were built\n`);
   }
+}
+
+export default function setup(): void {
+  ensureGuestBuilt('[guest setup]');
 }

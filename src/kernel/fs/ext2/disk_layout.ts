@@ -95,14 +95,9 @@ export const FT_SOCK = 6;
 export const FT_SYMLINK = 7;
 export const FT_DIR_CSUM = 0xde;
 
-export const S_IFMT = 0o170000;
-export const S_IFSOCK = 0o140000;
-export const S_IFLNK = 0o120000;
-export const S_IFREG = 0o100000;
-export const S_IFBLK = 0o060000;
-export const S_IFDIR = 0o040000;
-export const S_IFCHR = 0o020000;
-export const S_IFIFO = 0o010000;
+// i_mode uses linux/stat.h's file-type bits.
+import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK } from '../uapi.js';
+export { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK };
 
 /** The dirent file type that matches an inode mode (fs_umode_to_ftype). */
 export function modeToFileType(mode: number): number {
