@@ -9,9 +9,12 @@ import type { Clock } from '../machine/dev/clock.js';
 import type { BuddyAllocator } from './mm/page_alloc.js';
 import { MmStruct } from './mm/mm_struct.js';
 import type { RootFs } from './fs/rootfs.js';
+import type { GenDisk } from './block/genhd.js';
 import type { SyscallHandler } from './syscall/types.js';
+import type { BootState } from './init/boot_state.js';
 import { Task, TaskState } from './sched/task.js';
 import { RunQueue } from './sched/runqueue.js';
+import { KERN_INFO, KERN_WARNING, printk } from './printk/printk.js';
 
 export interface KernelConfig {
   mem: PhysicalMemory;
@@ -28,24 +31,6 @@ export interface KernelConfig {
   console: (line: string) => void;
   /** utsname nodename (hostname). */
   nodename?: string;
-}
-
-/** printk's ring buffer (kernel/printk/printk.c: log_buf), read later by dmesg / syslog(2). */
-export class LogBuffer {
-  private lines: string[] = [];
-  private bytes = 0;
-
-  constructor(private readonly capacity = 128 * 1024) {}
-
-  push(line: string): void {
-    this.lines.push(line);
-    this.bytes += line.length + 1;
-    while (this.bytes > this.capacity && this.lines.length > 1) this.bytes -= this.lines.shift()!.length + 1;
-  }
-
-  text(): string {
-    return this.lines.map((l) => l + '\n').join('');
-  }
 }
 
 /** PID_MAX_DEFAULT (CONFIG_BASE_SMALL=0): 32768. */
@@ -78,7 +63,6 @@ export class Kernel {
   syscalls: (SyscallHandler | undefined)[] = [];
   /** Unknown system-call numbers already reported. */
   readonly reportedUnknown = new Set<number>();
-  readonly dmesg = new LogBuffer();
   private readonly warned = new Set<string>();
   /** performance.now() when the current task's slice began (0 when none is running): CPU-time clocks. */
   sliceStartMs = 0;
@@ -96,10 +80,14 @@ export class Kernel {
   maxThreads = 20;
   /** Live processes per real uid (the ucounts UCOUNT_RLIMIT_NPROC counter that RLIMIT_NPROC checks). */
   readonly nprocByUid = new Map<number, number>();
+  /** Block disks (vda, ...) registered by the boot code (block/genhd.ts), for mounts and /proc/diskstats. */
+  disks: GenDisk[] = [];
   /** The first task (the pid namespace's child_reaper); when its process ends the machine ends. */
   initTask: Task | null = null;
   /** Set while the machine's processes are being killed after init's exit. */
   zapping = false;
+  /** Boot state (init/boot_state.ts): the command line (/proc/cmdline), console loglevel, C_A_D, reboot in progress. Set by start_kernel. */
+  boot: BootState | null = null;
   /**
    * A child's job-control state changed (the signal subsystem calls this after a group stop
    * or continue): its parent's wait4/waitid re-check. Set by start_kernel to exit.ts wakeParent.
@@ -117,6 +105,11 @@ export class Kernel {
    * signal subsystem: the stop signal to report (0 if none; cleared when `consume`), and
    * whether a SIGCONT is to be reported (cleared when `consume`).
    */
+  /**
+   * Write bytes to the machine console (the serial console's uart_console_write, "\n" → "\r\n"),
+   * set by tty/serial.ts consoleInit; printk prints through it when set.
+   */
+  consoleWrite: ((bytes: Uint8Array) => void) | null = null;
   jobControl: {
     takeStopped(child: Task, consume: boolean): number;
     takeContinued(child: Task, consume: boolean): boolean;
@@ -132,14 +125,9 @@ export class Kernel {
     this.nodename = cfg.nodename ?? 'labvisor';
   }
 
-  /** printk: into the ring buffer with a [seconds.micros] stamp; echoed to the console with --debug or --strace. */
+  /** printk(KERN_INFO): into the log buffer (printk/printk.ts); echoed to the host console with --debug or --strace. */
   log(msg: string): void {
-    const t = this.clock.monotonicNs() / 1e9;
-    const stamp = `[${t.toFixed(6).padStart(12)}] `;
-    for (const l of msg.split('\n')) {
-      this.dmesg.push(stamp + l);
-      if (this.debug || this.strace) this.console(stamp + l);
-    }
+    printk(this, KERN_INFO, msg);
   }
 
   /**
@@ -147,7 +135,7 @@ export class Kernel {
    * logged, and printed once per distinct message on the host's stderr.
    */
   warn(msg: string): void {
-    this.log(msg);
+    printk(this, KERN_WARNING, msg);
     if (this.debug || this.strace || this.warned.has(msg)) return;
     this.warned.add(msg);
     this.console(`labvisor: ${msg}`);

@@ -44,7 +44,38 @@ export interface ExecMachineConfig {
   gid: number;
 }
 
-export type MachineConfig = ExecMachineConfig;
+/**
+ * workerData of a machine started by `labvisor run`: boot a whole machine from a disk image.
+ * The console is one serial line (the host terminal in raw mode; line editing and echo are
+ * the guest's n_tty): its output comes as `output` fd 1, its input as `stdin` chunks pulled
+ * with `stdin-request`.
+ */
+export interface RunMachineConfig {
+  kind: 'run';
+  memMiB: number;
+  /** The base image (read-only, never written). */
+  image: string;
+  /** The machine's copy-on-write overlay file (created when missing; `.map` beside it). */
+  overlay: string;
+  /** Kernel command line (root=/dev/vda rw console=ttyS0 init=… TERM=…). */
+  cmdline: string;
+  /** Arguments for init after those of the command line (`run -- CMD ARGS…`: the ARGS). */
+  initArgs: string[];
+  /** The host side of the serial console. */
+  console: StdioInfo;
+  /** utsname nodename (the machine's name). */
+  nodename: string;
+  strace: boolean;
+  debug: boolean;
+}
+
+export type MachineConfig = ExecMachineConfig | RunMachineConfig;
+
+/** Why a booted machine stopped (`exit.reason`). */
+export type ExitReason = 'poweroff' | 'reboot' | 'halt' | 'panic' | 'init-exit';
+
+/** What the host can ask of a booted machine (a stop request goes to init, as a power button would). */
+export type PowerAction = 'poweroff' | 'reboot' | 'halt' | 'ctrl-alt-del';
 
 /** Host → worker. */
 export type HostToWorker =
@@ -53,7 +84,13 @@ export type HostToWorker =
   /** The host's stdin reached end of file. */
   | { type: 'stdin-end' }
   /** The terminal was resized (TIOCGWINSZ; SIGWINCH comes with signal delivery). */
-  | { type: 'resize'; rows: number; cols: number };
+  | { type: 'resize'; rows: number; cols: number }
+  /**
+   * A booted machine only: Ctrl-Alt-Del, or a request to power off / reboot / halt. It is
+   * passed to init (busybox init: SIGUSR2 power off, SIGTERM reboot, SIGUSR1 halt, SIGINT for
+   * Ctrl-Alt-Del once it turned C_A_D off), which shuts down and calls reboot(2).
+   */
+  | { type: 'power'; action: PowerAction };
 
 /** Worker → host. */
 export type WorkerToHost =
@@ -69,14 +106,20 @@ export type WorkerToHost =
    * as qemu-user's TCSETS on the real terminal does.
    */
   | { type: 'tty-mode'; raw: boolean }
+  /** A booted machine restarts (reboot): the worker boots it again on the same overlay. */
+  | { type: 'reboot'; boot: number }
   /**
    * The machine finished. `code` is the exit status of a normal exit; `signal` the signal
    * that killed the program; `execError` an errno when the program could not be started.
+   * For a booted machine, `reason` says how it stopped: init's exit (`code`/`signal` are
+   * init's), reboot(2) power-off or halt, or a kernel panic (`panicText`).
    */
   | {
       type: 'exit';
       code: number | null;
       signal: number | null;
+      reason?: ExitReason;
+      panicText?: string;
       execError?: number;
       errorText?: string;
       /** Guest instructions retired and seconds the machine ran (for LABVISOR_STATS and benchmarks). */

@@ -11,10 +11,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PhysicalMemory } from '../machine/memory.js';
 import { Clock } from '../machine/dev/clock.js';
-import { BufferedCharStream } from '../machine/dev/char-stream.js';
+import { BufferedCharStream, type CharStream } from '../machine/dev/char-stream.js';
 import { Hart } from '../machine/cpu/hart.js';
 import { startKernel } from '../kernel/init/main.js';
-import type { ExecMachineConfig, HostToWorker, WorkerToHost } from '../protocol/messages.js';
+import { DiskImage } from '../machine/dev/disk.js';
+import type { HostHandle } from '../kernel/init/main.js';
+import type {
+  ExecMachineConfig,
+  HostToWorker,
+  MachineConfig,
+  RunMachineConfig,
+  WorkerToHost,
+} from '../protocol/messages.js';
 
 const FLUSH_BYTES = 64 * 1024;
 
@@ -188,8 +196,126 @@ async function runExec(cfg: ExecMachineConfig): Promise<void> {
   port.close();
 }
 
-const cfg = workerData as ExecMachineConfig;
-runExec(cfg).catch((e: unknown) => {
+/**
+ * One boot's view of the serial line. A kernel that has stopped may still have a reader
+ * waiting on its console (the tty's input pump): once `detach()`ed, the view gives it nothing
+ * and drops its output, so the next boot's console alone gets the host's input.
+ */
+class BootConsole implements CharStream {
+  private attached = true;
+  constructor(private readonly line: PulledInput) {}
+  get isTty(): boolean {
+    return this.line.isTty;
+  }
+  get rows(): number {
+    return this.line.rows;
+  }
+  set rows(v: number) {
+    this.line.rows = v;
+  }
+  get cols(): number {
+    return this.line.cols;
+  }
+  set cols(v: number) {
+    this.line.cols = v;
+  }
+  write(data: Uint8Array): void {
+    if (this.attached) this.line.write(data);
+  }
+  read(max: number): Uint8Array | null {
+    return this.attached ? this.line.read(max) : null;
+  }
+  whenReadable(): Promise<void> {
+    if (!this.attached) return new Promise<void>(() => {});
+    return this.line.whenReadable();
+  }
+  detach(): void {
+    this.attached = false;
+  }
+}
+
+/**
+ * A booted machine (`labvisor run`): the disk image with its overlay as /dev/vda, the
+ * console on one serial line. A reboot boots the kernel again, in this worker, on fresh RAM
+ * and the same overlay; power-off, halt, a panic or init's exit end the worker.
+ */
+async function runBoot(cfg: RunMachineConfig): Promise<void> {
+  const out = new OutputQueue();
+  // The serial line: output is fd 1 of the host, input is pulled as for exec's stdin.
+  const line = new PulledInput(cfg.console.isTty, (d) => out.write(1, d));
+  line.rows = cfg.console.rows;
+  line.cols = cfg.console.cols;
+  let host: HostHandle | null = null;
+  port.on('message', (m: HostToWorker) => {
+    switch (m.type) {
+      case 'stdin':
+        line.push(m.data);
+        break;
+      case 'stdin-end':
+        line.end();
+        break;
+      case 'resize':
+        line.rows = m.rows;
+        line.cols = m.cols;
+        host?.resize(m.rows, m.cols);
+        break;
+      case 'power':
+        host?.power(m.action);
+        break;
+    }
+  });
+
+  const t0 = performance.now();
+  let instret = 0;
+  for (let boot = 1; ; boot++) {
+    const disk = DiskImage.open({ base: cfg.image, overlay: cfg.overlay });
+    const mem = new PhysicalMemory(cfg.memMiB * 1024 * 1024);
+    const clock = new Clock();
+    const hart = new Hart(mem, clock);
+    const consoleStream = new BootConsole(line);
+    let status;
+    try {
+      status = await startKernel({
+        mem,
+        hart,
+        clock,
+        console: (l) => out.console(l + '\n'),
+        strace: cfg.strace,
+        debug: cfg.debug,
+        nodename: cfg.nodename,
+        disk,
+        cmdline: cfg.cmdline,
+        consoleStream,
+        initArgs: cfg.initArgs,
+        onHost: (h) => (host = h),
+      });
+    } finally {
+      consoleStream.detach();
+      host = null;
+      instret += hart.instret;
+      disk.close();
+    }
+    if (status.reason === 'reboot') {
+      out.flush();
+      post({ type: 'reboot', boot: boot + 1 });
+      continue;
+    }
+    out.flush();
+    post({
+      type: 'exit',
+      code: status.code,
+      signal: status.signal,
+      reason: status.reason,
+      ...(status.panicText !== undefined ? { panicText: status.panicText } : {}),
+      stats: { instret, seconds: (performance.now() - t0) / 1000 },
+    });
+    port.close();
+    return;
+  }
+}
+
+const cfg = workerData as MachineConfig;
+(cfg.kind === 'run' ? runBoot(cfg) : runExec(cfg)).catch((e: unknown) => {
   post({
     type: 'exit',
     code: null,

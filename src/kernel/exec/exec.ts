@@ -9,7 +9,7 @@
 import { execSignals } from '../signal/signal.js';
 import { exitTimers } from '../time/posix-timers.js';
 import { E2BIG, EFAULT, EINVAL, ELOOP, ENOENT, ENOEXEC, ENOMEM, ENAMETOOLONG } from '../errno.js';
-import type { Task } from '../sched/task.js';
+import type { Cred, Task } from '../sched/task.js';
 import { TaskState, newTaskContext, setContextReg } from '../sched/task.js';
 import { doExit, mmRelease, releaseTask } from '../sched/exit.js';
 import { SIGKILL } from '../signal/signum.js';
@@ -49,7 +49,11 @@ import {
   type ElfImage,
 } from './binfmt_elf.js';
 import { parseShebang } from './binfmt_script.js';
-import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW } from '../fs/uapi.js';
+import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, S_ISGID, S_ISUID } from '../fs/uapi.js';
+import { mntMaySuid } from '../fs/namespace.js';
+
+/** Group execute permission (S_IXGRP). */
+const S_IXGRP = 0o010;
 import { execPathName, openExec } from './open_exec.js';
 
 /** MAX_ARG_STRLEN: one argument or environment string, NUL included (32 pages). */
@@ -306,7 +310,8 @@ function loadElfWithInterp(
   // The stack: strings and tables at the top, grows down (setup_arg_pages).
   const random = new Uint8Array(16);
   crypto.getRandomValues(random);
-  const cred = task.cred;
+  const cred = execCred(task, bprm.file);
+  const secure = cred.euid !== cred.uid || cred.egid !== cred.gid ? 1 : 0;
   const execfn = latin1Bytes(bprm.filename);
   const { bytes, layout } = buildInitialStack(STACK_TOP, {
     argv: bprm.argv,
@@ -330,7 +335,7 @@ function loadElfWithInterp(
       [AT_HWCAP, ELF_HWCAP],
       [AT_CLKTCK, USER_HZ],
       [AT_RANDOM, 0],
-      [AT_SECURE, 0],
+      [AT_SECURE, secure],
       [AT_EXECFN, 0],
     ],
   });
@@ -356,6 +361,9 @@ function loadElfWithInterp(
   mm.envEnd = layout.envEnd;
 
   beginNewExec(task, mm, bprm, opts);
+  // commit_creds(bprm->cred): the set-id program runs with its owner's effective ids.
+  task.cred = cred;
+  if (secure) task.prctl.dumpable = 0; // SUID_DUMP_DISABLE for set-id programs
   // start_thread(): every register zero (a0 = 0: no rtld_fini for a static program), pc and sp set.
   const ctx = newTaskContext();
   ctx.pc = entry;
@@ -408,6 +416,24 @@ function sharedWithOthers(task: Task, pick: (t: Task) => unknown): boolean {
       return true;
   }
   return false;
+}
+
+/**
+ * bprm_fill_uid + bprm_creds_from_file: the credentials the program runs with. A set-user-ID
+ * file makes its owner the effective (and saved) uid; a set-group-ID file with group execute
+ * makes its group the effective gid — unless the mount is nosuid (mnt_may_suid). The fs ids
+ * follow the effective ones.
+ */
+function execCred(task: Task, file: File): Cred {
+  const c: Cred = { ...task.cred, groups: [...task.cred.groups] };
+  const inode = file.inode;
+  if (mntMaySuid(file.path)) {
+    if (inode.mode & S_ISUID) c.euid = inode.uid;
+    if ((inode.mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP)) c.egid = inode.gid;
+  }
+  c.suid = c.fsuid = c.euid;
+  c.sgid = c.fsgid = c.egid;
+  return c;
 }
 
 /** begin_new_exec + setup_new_exec: drop the old image and reset what exec resets. */

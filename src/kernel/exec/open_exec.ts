@@ -8,6 +8,7 @@ import type { File } from '../fs/file.js';
 import { filpOpen } from '../fs/open.js';
 import { dPath } from '../fs/d_path.js';
 import { inodePermission } from '../fs/namei.js';
+import { pathNoexec } from '../fs/namespace.js';
 import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_LARGEFILE, O_NOFOLLOW, O_RDONLY } from '../fs/uapi.js';
 
 const S_IFMT = 0o170000;
@@ -31,6 +32,11 @@ export function openExec(task: Task, name: string, dirfd = AT_FDCWD, atFlags = 0
   }
   if (typeof f === 'number') return f;
   if ((f.inode.mode & S_IFMT) !== S_IFREG) {
+    f.put();
+    return -EACCES;
+  }
+  // path_noexec(): nothing on a noexec mount may be executed.
+  if (pathNoexec(f.path)) {
     f.put();
     return -EACCES;
   }

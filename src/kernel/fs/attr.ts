@@ -1,6 +1,16 @@
 import { EFBIG, EINVAL, EISDIR, EPERM, EROFS } from '../errno.js';
 import type { Cred, Task } from '../sched/task.js';
-import { ATTR_GID, ATTR_MODE, ATTR_SIZE, ATTR_UID, setattrCopy, type Iattr, type Inode } from './inode.js';
+import {
+  ATTR_GID,
+  ATTR_KILL_SGID,
+  ATTR_KILL_SUID,
+  ATTR_MODE,
+  ATTR_SIZE,
+  ATTR_UID,
+  setattrCopy,
+  type Iattr,
+  type Inode,
+} from './inode.js';
 import { inGroup, ownerOrCapable } from './namei.js';
 import type { Path } from './path.js';
 import { S_ISDIR, S_ISGID, S_ISREG, S_ISUID } from './uapi.js';
@@ -46,10 +56,13 @@ function setattrPrepare(inode: Inode, attr: Iattr, cred: Cred | null): number {
       if (!inGroup(cred, gid)) attr.mode! &= ~S_ISGID;
     }
   }
-  // chown of a non-directory clears setuid, and setgid when group-exec is set (as Linux does).
-  if (attr.valid & (ATTR_UID | ATTR_GID) && !S_ISDIR(inode.mode) && !(attr.valid & ATTR_MODE)) {
+  // ATTR_KILL_SUID / ATTR_KILL_SGID (notify_change): chown of a non-directory, even with
+  // -1/-1, drops setuid, and setgid when group-exec is set or the caller may not keep it.
+  if (attr.valid & (ATTR_KILL_SUID | ATTR_KILL_SGID) && !(attr.valid & ATTR_MODE)) {
     let m = inode.mode & 0o7777;
-    const kill = S_ISUID | (m & 0o010 ? S_ISGID : 0);
+    let kill = 0;
+    if (attr.valid & ATTR_KILL_SUID) kill |= S_ISUID;
+    if (attr.valid & ATTR_KILL_SGID) kill |= S_ISGID;
     if (m & kill) {
       m &= ~kill;
       attr.valid |= ATTR_MODE;

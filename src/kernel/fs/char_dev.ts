@@ -68,8 +68,24 @@ const noDeviceFops: FileOperations = {
 };
 
 /**
+ * def_blk_fops (block/fops.c): the block layer installs its open/read/write for block device
+ * nodes here (registerBlkdevFops); until it does, opening one is ENXIO.
+ */
+let defBlkFops: FileOperations | null = null;
+export function registerBlkdevFops(fops: FileOperations): void {
+  defBlkFops = fops;
+}
+const blkFopsTrampoline: FileOperations = {
+  open(inode: Inode, file: File, task: Task | null): number {
+    if (!defBlkFops) return -ENXIO;
+    file.op = defBlkFops;
+    return defBlkFops.open ? defBlkFops.open(inode, file, task) : 0;
+  },
+};
+
+/**
  * init_special_inode (fs/inode.c): give a device, FIFO or socket inode its file operations.
- * Block devices and sockets are not implemented yet and refuse to open with ENXIO.
+ * Sockets are not implemented yet and refuse to open with ENXIO.
  */
 export function initSpecialInode(inode: Inode, mode: number, rdev: number): void {
   inode.mode = mode;
@@ -80,7 +96,7 @@ export function initSpecialInode(inode: Inode, mode: number, rdev: number): void
       break;
     case S_IFBLK:
       inode.rdev = rdev;
-      inode.fop = noDeviceFops;
+      inode.fop = blkFopsTrampoline;
       break;
     case S_IFIFO:
       inode.fop = fifoFops;

@@ -21,8 +21,10 @@ export interface DentryOperations {
 export class Dentry {
   /** Cached children by name (d_subdirs, hashed by name). */
   readonly children = new Map<string, Dentry>();
-  /** The mount whose root sits on this dentry (d_mountpoint), if any. */
+  /** The last mount made on this dentry in any parent mount (d_mountpoint), if any. */
   mounted: Mount | null = null;
+  /** How many mounts sit on this dentry, in all parent mounts (the mountpoint refcount). */
+  mountCount = 0;
   /** Removed from its parent (unlinked or replaced): d_path shows " (deleted)". */
   unhashed = false;
   /**
@@ -54,7 +56,7 @@ export class Dentry {
     const d = this.children.get(name);
     if (!d) return null;
     if (d.op?.revalidate && !d.op.revalidate(d)) {
-      if (d.mounted === null) this.children.delete(name);
+      if (d.mountCount === 0) this.children.delete(name);
       else return d; // never drop a mountpoint from the cache
       return null;
     }

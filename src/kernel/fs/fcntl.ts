@@ -1,6 +1,7 @@
 import * as E from '../errno.js';
 import type { Task } from '../sched/task.js';
 import { FMODE_PATH } from './file.js';
+import { fcntlLock } from './locks.js';
 import { pipeFcntl } from './pipe.js';
 import {
   FD_CLOEXEC,
@@ -21,6 +22,7 @@ import {
   F_OFD_SETLK,
   F_OFD_SETLKW,
   O_CLOEXEC,
+  O_NOATIME,
   SETFL_MASK,
   NR_OPEN,
 } from './uapi.js';
@@ -54,16 +56,7 @@ export function sysDup3(task: Task, oldfd: number, newfd: number, flags: number)
   return n;
 }
 
-/**
- * POSIX record locks (fs/locks.c) are not implemented yet: every lock command fails with
- * ENOLCK ("no locks available"), which programs already handle, rather than pretending to
- * grant locks that nothing enforces.
- */
-function fcntlLock(): number {
-  return -E.ENOLCK;
-}
-
-export function sysFcntl(task: Task, fd: number, cmd: number, arg: number): number {
+export function sysFcntl(task: Task, fd: number, cmd: number, arg: number): number | Promise<number> {
   const f = task.files.get(fd | 0);
   if (!f) return -E.EBADF;
   const c = cmd | 0;
@@ -83,6 +76,9 @@ export function sysFcntl(task: Task, fd: number, cmd: number, arg: number): numb
       return f.flags;
     case F_SETFL:
       // O_DIRECT is accepted and means nothing here (no page cache to bypass yet).
+      // O_NOATIME only for the owner (or CAP_FOWNER), as setfl() checks.
+      if (arg & O_NOATIME && !(f.flags & O_NOATIME) && task.cred.fsuid !== 0 && task.cred.fsuid !== f.inode.uid)
+        return -E.EPERM;
       f.flags = (f.flags & ~SETFL_MASK) | (arg & SETFL_MASK);
       return 0;
     case F_SETPIPE_SZ:
@@ -98,7 +94,8 @@ export function sysFcntl(task: Task, fd: number, cmd: number, arg: number): numb
     case F_OFD_GETLK:
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
-      return fcntlLock();
+      // POSIX and OFD record locks (fs/locks.c: fcntl_getlk / fcntl_setlk).
+      return fcntlLock(task, f, c, arg);
     default:
       return -E.EINVAL;
   }

@@ -1,5 +1,6 @@
 import { EBADF, EMFILE } from '../errno.js';
 import type { File } from './file.js';
+import { locksRemovePosix } from './locks.js';
 import { INR_OPEN_CUR } from './uapi.js';
 
 /**
@@ -68,7 +69,10 @@ export class FilesStruct {
     const old = this.fds[fd];
     this.fds[fd] = file;
     this.cloexec[fd] = cloexec;
-    old?.put();
+    if (old) {
+      locksRemovePosix(old, this);
+      old.put();
+    }
   }
 
   /** close(fd) (close_fd): -EBADF when not open. */
@@ -79,6 +83,8 @@ export class FilesStruct {
     this.cloexec[fd] = false;
     if (fd < this.nextFd) this.nextFd = fd;
     this.trim();
+    // filp_close: any close of the file by this process drops its POSIX locks on it.
+    locksRemovePosix(f, this);
     f.put();
     return 0;
   }

@@ -2,6 +2,7 @@ import { EINVAL, ENODEV } from '../errno.js';
 import type { Task } from '../sched/task.js';
 import type { Inode } from './inode.js';
 import { IovIter } from './iov_iter.js';
+import { locksRemoveFile } from './locks.js';
 import type { Path } from './path.js';
 import { O_ACCMODE, O_APPEND, O_PATH, O_RDONLY, O_RDWR, O_WRONLY } from './uapi.js';
 
@@ -38,10 +39,24 @@ export interface FileOperations {
   iterate?(file: File): DirEntry[] | number;
   ioctl?(file: File, task: Task, cmd: number, arg: number): number | Promise<number>;
   fsync?(file: File, datasync: boolean): number;
+  /**
+   * fallocate(2) after the VFS checks (vfs_fallocate): `mode` FALLOC_FL_* (0, KEEP_SIZE,
+   * PUNCH_HOLE|KEEP_SIZE, ...). 0 or -errno; a mode the filesystem cannot do is -EOPNOTSUPP.
+   */
+  fallocate?(file: File, mode: number, offset: number, len: number): number;
   /** Readiness (f_op->poll): POLLIN/POLLOUT/... now. Without it a file is always ready (DEFAULT_POLLMASK). */
   poll?(file: File): number;
   /** Resolves when poll() may have changed (the wait queue poll_wait registers on). */
   pollWait?(file: File): Promise<void>;
+  /**
+   * Register a wake callback on the file's wait queue(s) (poll_wait's poll_table queue_proc:
+   * __pollwait for poll/select, ep_ptable_queue_proc for epoll). `cb` runs synchronously at every
+   * wake-up that may change poll() until the returned remover is called; `key` is the poll mask
+   * the wake-up concerns (wake_up_poll's key; 0 or undefined = anything), so epoll can skip
+   * wake-ups that cannot matter to an item (ep_poll_callback). Preferred over pollWait when present
+   * (fs/select.ts waitQueuePollAdd builds one on WaitQueues).
+   */
+  pollAdd?(file: File, cb: (key?: number) => void): () => void;
   /**
    * The sleeping part of an open (fifo_open's wait_for_partner), run by openat after `open`
    * built the File: 0 or -errno (then the opener drops the File), possibly after sleeping.
@@ -91,7 +106,9 @@ export class File {
     /** Open flags (f_flags), without O_CREAT/O_EXCL/O_NOCTTY/O_TRUNC, as Linux keeps them. */
     public flags: number,
     public mode: number,
-  ) {}
+  ) {
+    path.mnt.openFiles++;
+  }
 
   get readable(): boolean {
     return (this.mode & FMODE_READ) !== 0;
@@ -106,9 +123,21 @@ export class File {
     return this;
   }
 
-  /** fput: drop a reference; the last one releases the file. */
+  /** Counted as a writer of its mount (mnt_want_write at open; remount ro and umount check it). */
+  mntWriter = false;
+
+  /** fput: drop a reference; the last one releases the file (__fput: locks, driver, mount). */
   put(): void {
-    if (--this.count === 0) this.op.release?.(this);
+    if (--this.count !== 0) return;
+    locksRemoveFile(this);
+    this.op.release?.(this);
+    const mnt = this.path.mnt;
+    if (this.mntWriter) {
+      mnt.writers--;
+      this.mntWriter = false;
+    }
+    mnt.openFiles--;
+    if (mnt.openFiles <= 0) mnt.onIdle?.();
   }
 
   /**

@@ -27,6 +27,9 @@ export const ATTR_SIZE = 8;
 export const ATTR_ATIME = 16;
 export const ATTR_MTIME = 32;
 export const ATTR_CTIME = 64;
+/** Drop S_ISUID / S_ISGID as part of this change (chown_common, file_remove_privs). */
+export const ATTR_KILL_SUID = 0x800;
+export const ATTR_KILL_SGID = 0x1000;
 
 /**
  * Inode operations (struct inode_operations). Directory operations receive the parent
@@ -41,6 +44,8 @@ export interface InodeOperations {
   create?(dir: Inode, name: string, mode: number, cred: Cred): Inode | number;
   mkdir?(dir: Inode, name: string, mode: number, cred: Cred): Inode | number;
   mknod?(dir: Inode, name: string, mode: number, rdev: number, cred: Cred): Inode | number;
+  /** O_TMPFILE: a regular file with no name in `dir` (nlink 0, linkable by linkat AT_EMPTY_PATH). */
+  tmpfile?(dir: Inode, mode: number, cred: Cred): Inode | number;
   symlink?(dir: Inode, name: string, target: string, cred: Cred): Inode | number;
   link?(old: Inode, dir: Inode, name: string): number;
   unlink?(dir: Inode, name: string): number;
@@ -77,6 +82,8 @@ export class Inode {
   mtime: Timespec;
   ctime: Timespec;
   btime: Timespec;
+  /** I_LINKABLE: an O_TMPFILE inode that linkat may give a name although nlink is 0. */
+  linkable = false;
   /** Fast symlink body (i_link). */
   link: string | null = null;
   private_: unknown = null;

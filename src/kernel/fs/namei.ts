@@ -3,6 +3,7 @@ import { strncpyFromUser } from '../mm/uaccess.js';
 import type { Cred, Task } from '../sched/task.js';
 import type { Dentry } from './dcache.js';
 import type { Inode } from './inode.js';
+import { lookupMnt } from './mount.js';
 import type { Path } from './path.js';
 import {
   AT_FDCWD,
@@ -111,9 +112,11 @@ export function ownerOrCapable(inode: Inode, cred: Cred | null): boolean {
 /** Step down through filesystems mounted on `p` (follow_mount / traverse_mounts). */
 export function followMount(p: Path): Path {
   let { mnt, dentry } = p;
-  while (dentry.mounted) {
-    mnt = dentry.mounted;
-    dentry = mnt.root;
+  for (;;) {
+    const child = lookupMnt(mnt, dentry);
+    if (!child) break;
+    mnt = child;
+    dentry = child.root;
   }
   return mnt === p.mnt ? p : { mnt, dentry };
 }
@@ -167,7 +170,7 @@ export function lookupDentry(pd: Dentry, name: string, task: Task | null): Dentr
 export function lookupChild(parent: Path, name: string, task: Task | null, flags = 0): Path | null | number {
   const d = lookupDentry(parent.dentry, name, task);
   if (d === null || typeof d === 'number') return d;
-  if (d.mounted && flags & LOOKUP_NO_XDEV) return -EXDEV;
+  if (d.mountCount > 0 && flags & LOOKUP_NO_XDEV && lookupMnt(parent.mnt, d)) return -EXDEV;
   return followMount({ mnt: parent.mnt, dentry: d });
 }
 
@@ -240,7 +243,9 @@ function walk(
         continue;
       }
       if (r.startsWith('/')) {
+        // nd_jump_root: BENEATH refuses absolute links; NO_XDEV refuses one that changes mount.
         if (nd.flags & LOOKUP_BENEATH) return -EXDEV;
+        if (nd.flags & LOOKUP_NO_XDEV && cur.mnt !== nd.root.mnt) return -EXDEV;
         cur = nd.root;
       }
       if (isLast && r.endsWith('/')) mustDir = true;
@@ -268,7 +273,11 @@ function pickLink(nd: NameiData, link: Path): string | Path | number {
   else return -EINVAL;
   if (typeof body === 'number') return body;
   if (typeof body !== 'string') {
+    // nd_jump_link: magic links are refused by NO_MAGICLINKS, by NO_XDEV across mounts,
+    // and by every scoped lookup.
     if (nd.flags & LOOKUP_NO_MAGICLINKS) return -ELOOP;
+    if (nd.flags & LOOKUP_NO_XDEV && body.mnt !== link.mnt) return -EXDEV;
+    if (nd.flags & (LOOKUP_BENEATH | LOOKUP_IN_ROOT)) return -EXDEV;
     return body;
   }
   if (body.length === 0) return -ENOENT;

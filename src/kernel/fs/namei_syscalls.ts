@@ -23,6 +23,7 @@ import {
   RENAME_WHITEOUT,
   S_IFBLK,
   S_IFCHR,
+  S_IFDIR,
   S_IFIFO,
   S_IFMT,
   S_IFREG,
@@ -50,8 +51,9 @@ function inLowerLayer(parent: Dentry, child: Dentry): boolean {
   return child.inode.sb !== parent.inode.sb;
 }
 
+/** d_mountpoint (mounted on in any mount) or a filesystem root: rename/unlink/rmdir say EBUSY. */
 function isMountpoint(d: Dentry): boolean {
-  return d.mounted !== null || d.isRoot();
+  return d.mountCount > 0 || d.isRoot();
 }
 
 /** Common front of mkdir/mknod/symlink: the name must not exist; the dir must be writable. */
@@ -80,7 +82,9 @@ export function sysMkdirat(task: Task, dirfd: number, upath: number, mode: numbe
 export function sysMknodat(task: Task, dirfd: number, upath: number, mode: number, dev: number): number {
   const type = mode & S_IFMT;
   let m = mode;
+  // may_mknod: a directory is EPERM (mkdir is the way), unknown types EINVAL.
   if (type === 0) m |= S_IFREG;
+  else if (type === S_IFDIR) return -E.EPERM;
   else if (![S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK].includes(type)) return -E.EINVAL;
   const p = parentOf(task, dirfd, upath);
   if (typeof p === 'number') return p;
@@ -172,7 +176,11 @@ export function sysLinkat(
   const oldName = getname(task, uold);
   if (typeof oldName === 'number') return oldName;
   let lf = flags & AT_SYMLINK_FOLLOW ? LOOKUP_FOLLOW : 0;
-  if (flags & AT_EMPTY_PATH) lf |= LOOKUP_EMPTY;
+  // AT_EMPTY_PATH gives a name to whatever an fd holds: CAP_DAC_READ_SEARCH only (ENOENT).
+  if (flags & AT_EMPTY_PATH) {
+    if (task.cred.euid !== 0) return -E.ENOENT;
+    lf |= LOOKUP_EMPTY;
+  }
   const old = pathAt(task, olddirfd | 0, oldName, lf);
   if (typeof old === 'number') return old;
   const p = parentOf(task, newdirfd, unew);
@@ -189,9 +197,12 @@ export function sysLinkat(
   const e = mayCreate(dir, task.cred, task);
   if (e < 0) return e;
   if (S_ISDIR(old.dentry.inode.mode)) return -E.EPERM;
-  if (old.dentry.inode.nlink === 0) return -E.ENOENT;
+  // A removed file cannot get a name again, except an O_TMPFILE one (I_LINKABLE).
+  if (old.dentry.inode.nlink === 0 && !old.dentry.inode.linkable) return -E.ENOENT;
   if (!dir.op.link) return -E.EPERM;
-  return dir.op.link(old.dentry.inode, dir, p.res.last);
+  const r = dir.op.link(old.dentry.inode, dir, p.res.last);
+  if (r === 0) old.dentry.inode.linkable = false;
+  return r;
 }
 
 /** d_move / d_exchange: make the dcache agree with a rename the filesystem did. */

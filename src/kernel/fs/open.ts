@@ -14,7 +14,17 @@ import {
   openFmode,
   type FileOperations,
 } from './file.js';
-import { ATTR_CTIME, ATTR_GID, ATTR_MODE, ATTR_MTIME, ATTR_SIZE, ATTR_UID, type Iattr } from './inode.js';
+import {
+  ATTR_CTIME,
+  ATTR_GID,
+  ATTR_KILL_SGID,
+  ATTR_KILL_SUID,
+  ATTR_MODE,
+  ATTR_MTIME,
+  ATTR_SIZE,
+  ATTR_UID,
+  type Iattr,
+} from './inode.js';
 import {
   LOOKUP_BENEATH,
   LOOKUP_DIRECTORY,
@@ -27,6 +37,7 @@ import {
   NameiData,
   followTrailing,
   getname,
+  inGroup,
   inodePermission,
   lookupChild,
   mayCreate,
@@ -37,6 +48,7 @@ import {
   type ParentResult,
 } from './namei.js';
 import type { Path } from './path.js';
+import { Dentry } from './dcache.js';
 import {
   AT_EACCESS,
   AT_EMPTY_PATH,
@@ -94,10 +106,25 @@ export function vfsOpen(path: Path, flags: number, task: Task | null): File | nu
   }
   fmode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
   if (S_ISREG(inode.mode) || S_ISDIR(inode.mode)) fmode |= FMODE_ATOMIC_POS;
-  const file = new File(path, inode, inode.fop, flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC), fmode);
+  // O_NOCTTY stays visible to the driver's open (tty_open decides on the controlling tty with
+  // it) and is dropped from f_flags afterwards, as do_dentry_open does.
+  const file = new File(path, inode, inode.fop, flags & ~(O_CREAT | O_EXCL | O_TRUNC), fmode);
   if (file.op.open) {
     const e = file.op.open(inode, file, task);
     if (e < 0) return e;
+  }
+  file.flags &= ~O_NOCTTY;
+  // do_dentry_open: a writer of a non-special file counts against its mount (mnt_want_write;
+  // remount read-only is EBUSY while any exist).
+  if (
+    fmode & FMODE_WRITE &&
+    !S_ISCHR(inode.mode) &&
+    !S_ISBLK(inode.mode) &&
+    !S_ISFIFO(inode.mode) &&
+    !S_ISSOCK(inode.mode)
+  ) {
+    file.mntWriter = true;
+    path.mnt.writers++;
   }
   // A driver without write_iter cannot be opened for writing; without read_iter, not for reading.
   if (fmode & FMODE_WRITE && !file.op.writeIter && !S_ISDIR(inode.mode)) {
@@ -164,7 +191,7 @@ export function doFilpOpen(
   const task = nd.task;
   const cred = nd.cred;
   if (pathname === '') return -E.ENOENT;
-  if (flags & __O_TMPFILE) return -E.EOPNOTSUPP;
+  if ((flags & __O_TMPFILE) === __O_TMPFILE) return doTmpfile(nd, start, pathname, flags, mode, umask);
   let path: Path;
   let created = false;
   if (!(flags & O_CREAT)) {
@@ -224,6 +251,37 @@ export function doFilpOpen(
   return vfsOpen(path, flags, task);
 }
 
+/**
+ * do_tmpfile (O_TMPFILE): an unnamed regular file in the directory `pathname` names, open for
+ * writing; without O_EXCL it may later get a name with linkat(fd, "", ..., AT_EMPTY_PATH).
+ */
+function doTmpfile(
+  nd: NameiData,
+  start: Path,
+  pathname: string,
+  flags: number,
+  mode: number,
+  umask: number,
+): File | number {
+  const acc = flags & O_ACCMODE;
+  if (acc !== O_WRONLY && acc !== 2 /* O_RDWR */) return -E.EINVAL;
+  const dirPath = pathWalk(nd, start, pathname);
+  if (typeof dirPath === 'number') return dirPath;
+  const dir = dirPath.dentry.inode;
+  if (!S_ISDIR(dir.mode)) return -E.ENOTDIR;
+  if (dirPath.mnt.readonly) return -E.EROFS;
+  const e = mayCreate(dir, nd.cred, nd.task);
+  if (e < 0) return e;
+  if (!dir.op.tmpfile) return -E.EOPNOTSUPP;
+  const inode = dir.op.tmpfile(dir, (mode & 0o7777 & ~umask) | S_IFREG, nd.cred ?? rootCred);
+  if (typeof inode === 'number') return inode;
+  inode.linkable = (flags & O_EXCL) === 0;
+  // An unhashed dentry: d_path shows "/dir/#ino (deleted)" as Linux does.
+  const d = new Dentry(`#${inode.ino}`, dirPath.dentry, inode);
+  d.unhashed = true;
+  return vfsOpen({ mnt: dirPath.mnt, dentry: d }, flags & ~(O_CREAT | O_EXCL), nd.task);
+}
+
 /** Credentials of the kernel itself (for kernel-internal creates). */
 const rootCred: Cred = { uid: 0, gid: 0, euid: 0, egid: 0, suid: 0, sgid: 0, fsuid: 0, fsgid: 0, groups: [] };
 
@@ -255,7 +313,8 @@ function doSysOpen(
   let start = startPath(task, dirfd, pathname);
   if (typeof start === 'number') return start;
   const nd = NameiData.forTask(task, openLookupFlags(flags) | lookupExtra);
-  if (lookupExtra & LOOKUP_IN_ROOT) {
+  // path_init: a scoped lookup (RESOLVE_BENEATH / RESOLVE_IN_ROOT) is rooted at dirfd.
+  if (lookupExtra & (LOOKUP_IN_ROOT | LOOKUP_BENEATH)) {
     if (dirfd !== AT_FDCWD) {
       const f = task.files.get(dirfd);
       if (!f) return -E.EBADF;
@@ -427,8 +486,17 @@ function chmodCommon(task: Task, path: Path, mode: number): number {
 }
 
 export function sysFchmodat(task: Task, dirfd: number, upath: number, mode: number): number {
-  const p = userPathAt(task, dirfd | 0, upath, LOOKUP_FOLLOW);
+  return sysFchmodat2(task, dirfd, upath, mode, 0);
+}
+
+/** fchmodat2(dirfd, path, mode, flags) (do_fchmodat): AT_SYMLINK_NOFOLLOW on a link is EOPNOTSUPP. */
+export function sysFchmodat2(task: Task, dirfd: number, upath: number, mode: number, flags: number): number {
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -E.EINVAL;
+  let lf = flags & AT_SYMLINK_NOFOLLOW ? 0 : LOOKUP_FOLLOW;
+  if (flags & AT_EMPTY_PATH) lf |= LOOKUP_EMPTY;
+  const p = userPathAt(task, dirfd | 0, upath, lf);
   if (typeof p === 'number') return p;
+  if (S_ISLNK(p.dentry.inode.mode)) return -E.EOPNOTSUPP;
   return chmodCommon(task, p, mode);
 }
 
@@ -448,6 +516,15 @@ function chownCommon(task: Task, path: Path, uid: number, gid: number): number {
   if (gid >>> 0 !== 0xffffffff) {
     attr.valid |= ATTR_GID;
     attr.gid = gid >>> 0;
+  }
+  // chown_common: a non-directory always loses setuid, and setgid per setattr_should_drop_sgid.
+  const inode = path.dentry.inode;
+  if (!S_ISDIR(inode.mode)) {
+    attr.valid |= ATTR_KILL_SUID;
+    if (inode.mode & 0o2000) {
+      const gid2 = attr.valid & ATTR_GID ? attr.gid! : inode.gid;
+      if (inode.mode & 0o010 || (task.cred.fsuid !== 0 && !inGroup(task.cred, gid2))) attr.valid |= ATTR_KILL_SGID;
+    }
   }
   return notifyChange(path, attr, task.cred, task);
 }
@@ -491,8 +568,75 @@ export function sysFtruncate(task: Task, fd: number, length: number): number {
   if (!f || f.mode & FMODE_PATH) return -E.EBADF;
   if (length < 0) return -E.EINVAL;
   if (!S_ISREG(f.inode.mode) || !f.writable) return -E.EINVAL;
-  if (f.flags & O_APPEND) return -E.EPERM;
+  // (Only an append-only inode, chattr +a, refuses; O_APPEND does not.)
   return doTruncate(task, f.path, length);
+}
+
+// fallocate modes (linux/falloc.h).
+export const FALLOC_FL_KEEP_SIZE = 0x01;
+export const FALLOC_FL_PUNCH_HOLE = 0x02;
+export const FALLOC_FL_NO_HIDE_STALE = 0x04;
+export const FALLOC_FL_COLLAPSE_RANGE = 0x08;
+export const FALLOC_FL_ZERO_RANGE = 0x10;
+export const FALLOC_FL_INSERT_RANGE = 0x20;
+export const FALLOC_FL_UNSHARE_RANGE = 0x40;
+const FALLOC_FL_SUPPORTED_MASK =
+  FALLOC_FL_KEEP_SIZE |
+  FALLOC_FL_PUNCH_HOLE |
+  FALLOC_FL_COLLAPSE_RANGE |
+  FALLOC_FL_ZERO_RANGE |
+  FALLOC_FL_INSERT_RANGE |
+  FALLOC_FL_UNSHARE_RANGE;
+
+/** fallocate(fd, mode, offset, len) (vfs_fallocate): the checks, then the filesystem's fallocate. */
+export function sysFallocate(task: Task, fd: number, mode: number, offset: number, len: number): number {
+  const f = task.files.get(fd | 0);
+  if (!f || f.mode & FMODE_PATH) return -E.EBADF;
+  if (offset < 0 || len <= 0) return -E.EINVAL;
+  if (mode & ~FALLOC_FL_SUPPORTED_MASK) return -E.EOPNOTSUPP;
+  // Punch hole and zero range are mutually exclusive; punching must keep the size.
+  if ((mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) === (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+    return -E.EOPNOTSUPP;
+  if (mode & FALLOC_FL_PUNCH_HOLE && !(mode & FALLOC_FL_KEEP_SIZE)) return -E.EOPNOTSUPP;
+  if (
+    mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) &&
+    mode & ~(FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)
+  )
+    return -E.EINVAL;
+  if (mode & FALLOC_FL_UNSHARE_RANGE && mode & ~(FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE)) return -E.EINVAL;
+  if (!f.writable) return -E.EBADF;
+  // An append-only open may only grow the file.
+  if (mode & ~FALLOC_FL_KEEP_SIZE && f.flags & O_APPEND) return -E.EPERM;
+  const inode = f.inode;
+  if (S_ISFIFO(inode.mode)) return -E.ESPIPE;
+  if (S_ISDIR(inode.mode)) return -E.EISDIR;
+  if (!S_ISREG(inode.mode) && !S_ISBLK(inode.mode)) return -E.ENODEV;
+  if (offset + len > inode.sb.maxBytes || offset + len < 0) return -E.EFBIG;
+  if (!f.op.fallocate) return -E.EOPNOTSUPP;
+  const r = f.op.fallocate(f, mode, offset, len);
+  if (r === 0 && mode !== FALLOC_FL_KEEP_SIZE) inode.touchModify();
+  return r;
+}
+
+/** fadvise64(fd, offset, len, advice) (mm/fadvise.c): checked, then nothing to do in memory. */
+export function sysFadvise64(task: Task, fd: number, offset: number, len: number, advice: number): number {
+  const f = task.files.get(fd | 0);
+  if (!f || f.mode & FMODE_PATH) return -E.EBADF;
+  if (S_ISFIFO(f.inode.mode)) return -E.ESPIPE;
+  // POSIX_FADV_NORMAL .. POSIX_FADV_NOREUSE (0..5).
+  if (advice < 0 || advice > 5 || len < 0) return -E.EINVAL;
+  void offset;
+  return 0;
+}
+
+/** readahead(fd, offset, count) (ksys_readahead): a readable regular file, otherwise EINVAL. */
+export function sysReadahead(task: Task, fd: number, offset: number, count: number): number {
+  const f = task.files.get(fd | 0);
+  if (!f || !f.readable) return -E.EBADF;
+  if (!S_ISREG(f.inode.mode)) return -E.EINVAL;
+  void offset;
+  void count;
+  return 0;
 }
 
 /** umask(mask): set, return the old one. */

@@ -21,7 +21,7 @@ import { Inode } from './inode.js';
 import type { IovIter } from './iov_iter.js';
 import { Mount } from './mount.js';
 import { getAnonDev, SuperBlock } from './super.js';
-import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from './select.js';
+import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, waitQueuePollAdd } from './select.js';
 import { FIONREAD, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY, S_IFIFO } from './uapi.js';
 
 export const PAGE_SIZE = 4096;
@@ -297,6 +297,18 @@ function pipePollWait(file: File): Promise<void> {
   });
 }
 
+/**
+ * pollAdd (poll_wait on rd_wait and wr_wait with a persistent entry, for epoll and poll): a
+ * wake-up of rd_wait concerns readers (key EPOLLIN, as pipe_write's wake_up_interruptible_sync_poll),
+ * one of wr_wait writers (key EPOLLOUT, as pipe_read's). The last writer or reader going away wakes
+ * both queues, so the hang-up reaches the other side's items as well.
+ */
+function pipePollAdd(file: File, cb: (key?: number) => void): () => void {
+  const pipe = pipeOf(file);
+  if (!pipe) return () => {};
+  return waitQueuePollAdd([pipe.rdWait, pipe.wrWait], [POLLIN | POLLRDNORM, POLLOUT | POLLWRNORM], cb);
+}
+
 /** pipe_release: drop this end; the other side sees EOF / EPIPE. */
 function pipeRelease(file: File): void {
   const pipe = pipeOf(file);
@@ -357,6 +369,7 @@ export const pipeFops: FileOperations = {
   },
   poll: pipePoll,
   pollWait: pipePollWait,
+  pollAdd: pipePollAdd,
   release: pipeRelease,
   ioctl: pipeIoctl,
 };

@@ -3,9 +3,11 @@ import { copyFromUser, getUser64, putUser64 } from '../mm/uaccess.js';
 import type { Task } from '../sched/task.js';
 import { FMODE_LSEEK, FMODE_PREAD, FMODE_PWRITE, FMODE_STREAM, type File, type Kiocb } from './file.js';
 import { IovIter } from './iov_iter.js';
+import { MNT_NOATIME, MNT_NODIRATIME, MNT_RELATIME } from './mount.js';
 import {
   MAX_RW_COUNT,
   O_APPEND,
+  O_NOATIME,
   SEEK_CUR,
   SEEK_DATA,
   SEEK_END,
@@ -35,6 +37,29 @@ function finish(file: File, iocb: Kiocb, r: Result, positioned: boolean): Result
   return typeof r === 'number' ? apply(r) : r.then(apply);
 }
 
+/**
+ * touch_atime / atime_needs_update: a read stamps atime unless O_NOATIME, a noatime (or, for
+ * directories, nodiratime) or read-only mount says not to; on relatime mounts only when atime
+ * is not newer than mtime/ctime or is a day old.
+ */
+export function fileAccessed(file: File): void {
+  if (file.flags & O_NOATIME) return;
+  const inode = file.inode;
+  const m = file.path.mnt;
+  if (m.readonly || inode.sb.readonly) return;
+  if (m.flags & MNT_NOATIME) return;
+  if (m.flags & MNT_NODIRATIME && S_ISDIR(inode.mode)) return;
+  const now = inode.sb.now();
+  const a = inode.atime;
+  if (m.flags & MNT_RELATIME) {
+    const le = (x: { sec: number; nsec: number }, y: { sec: number; nsec: number }): boolean =>
+      x.sec < y.sec || (x.sec === y.sec && x.nsec <= y.nsec);
+    if (!le(a, inode.mtime) && !le(a, inode.ctime) && now.sec - a.sec < 24 * 60 * 60) return;
+  }
+  if (a.sec === now.sec && a.nsec === now.nsec) return;
+  inode.atime = now;
+}
+
 /** vfs_read on an iterator. `pos` null = use and advance f_pos. */
 export function vfsReadIter(file: File, iter: IovIter, pos: number | null): Result {
   if (!file.readable) return -E.EBADF;
@@ -42,14 +67,39 @@ export function vfsReadIter(file: File, iter: IovIter, pos: number | null): Resu
   if (!file.op.readIter) return -E.EINVAL;
   if (iter.count === 0) return 0;
   const iocb: Kiocb = { file, pos: pos ?? (file.mode & FMODE_STREAM ? 0 : file.pos), flags: file.flags };
-  return finish(file, iocb, file.op.readIter(iocb, iter), pos !== null);
+  const r = finish(file, iocb, file.op.readIter(iocb, iter), pos !== null);
+  if (!S_ISREG(file.inode.mode)) return r;
+  if (typeof r === 'number') {
+    if (r >= 0) fileAccessed(file);
+    return r;
+  }
+  return r.then((n) => {
+    if (n >= 0) fileAccessed(file);
+    return n;
+  });
 }
 
-/** vfs_write on an iterator. */
-export function vfsWriteIter(file: File, iter: IovIter, pos: number | null): Result {
+/**
+ * file_remove_privs: a write by a caller without CAP_FSETID (not root here) drops setuid, and
+ * setgid when group-exec is set, as should_remove_suid decides.
+ */
+function fileRemovePrivs(file: File, task: Task): void {
+  const inode = file.inode;
+  if (!S_ISREG(inode.mode) || task.cred.fsuid === 0) return;
+  let kill = 0;
+  if (inode.mode & 0o4000) kill |= 0o4000;
+  if ((inode.mode & 0o2010) === 0o2010) kill |= 0o2000;
+  if (kill === 0) return;
+  inode.mode &= ~kill;
+  inode.touchChange();
+}
+
+/** vfs_write on an iterator. `task` (the writer) decides whether set-id bits go. */
+export function vfsWriteIter(file: File, iter: IovIter, pos: number | null, task: Task | null = null): Result {
   if (!file.writable) return -E.EBADF;
   if (!file.op.writeIter) return -E.EINVAL;
   if (iter.count === 0 && S_ISREG(file.inode.mode)) return 0;
+  if (task) fileRemovePrivs(file, task);
   const iocb: Kiocb = { file, pos: pos ?? (file.mode & FMODE_STREAM ? 0 : file.pos), flags: file.flags };
   return finish(file, iocb, file.op.writeIter(iocb, iter), pos !== null);
 }
@@ -69,7 +119,7 @@ export function sysWrite(task: Task, fd: number, buf: number, count: number): Re
   const f = task.files.get(fd | 0);
   if (!f) return -E.EBADF;
   if (count < 0) return -E.EINVAL;
-  return vfsWriteIter(f, IovIter.user(task.mm, buf, clampCount(count)), null);
+  return vfsWriteIter(f, IovIter.user(task.mm, buf, clampCount(count)), null, task);
 }
 
 export function sysPread64(task: Task, fd: number, buf: number, count: number, pos: number): Result {
@@ -87,7 +137,7 @@ export function sysPwrite64(task: Task, fd: number, buf: number, count: number, 
   if (pos < 0 || count < 0) return -E.EINVAL;
   if (!f.writable) return -E.EBADF;
   if (!(f.mode & FMODE_PWRITE)) return -E.ESPIPE;
-  return vfsWriteIter(f, IovIter.user(task.mm, buf, clampCount(count)), pos);
+  return vfsWriteIter(f, IovIter.user(task.mm, buf, clampCount(count)), pos, task);
 }
 
 /**
@@ -139,7 +189,62 @@ function doWritev(task: Task, fd: number, uiov: number, cnt: number, pos: number
   }
   const it = importIovec(task, uiov, cnt | 0);
   if (typeof it === 'number') return it;
-  return vfsWriteIter(f, it, pos);
+  return vfsWriteIter(f, it, pos, task);
+}
+
+// preadv2/pwritev2 flags (RWF_* in linux/fs.h).
+export const RWF_HIPRI = 0x1;
+export const RWF_DSYNC = 0x2;
+export const RWF_SYNC = 0x4;
+export const RWF_NOWAIT = 0x8;
+export const RWF_APPEND = 0x10;
+export const RWF_NOAPPEND = 0x20;
+const RWF_SUPPORTED = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND | RWF_NOAPPEND;
+
+/**
+ * preadv2(fd, iov, cnt, pos_l, pos_h, flags) (do_preadv/do_readv with kiocb_set_rw_flags):
+ * pos -1 means the file position, as readv. Unknown flags → EOPNOTSUPP; RWF_NOWAIT reads of
+ * a stream with no data would block → EAGAIN is left to the driver (O_NONBLOCK semantics).
+ */
+export function sysPreadv2(
+  t: Task,
+  fd: number,
+  iov: number,
+  cnt: number,
+  pos: number,
+  _posH: number,
+  flags: number,
+): Result {
+  if (flags & ~RWF_SUPPORTED) return -E.EOPNOTSUPP;
+  if (flags & (RWF_APPEND | RWF_NOAPPEND)) {
+    // Write-only flags are still accepted by kiocb_set_rw_flags on reads.
+  }
+  return doReadv(t, fd, iov, cnt, pos === -1 ? null : pos);
+}
+
+/** pwritev2: as pwritev, plus RWF_APPEND (write at EOF for this call) and RWF_NOAPPEND. */
+export function sysPwritev2(
+  t: Task,
+  fd: number,
+  iov: number,
+  cnt: number,
+  pos: number,
+  _posH: number,
+  flags: number,
+): Result {
+  if (flags & ~RWF_SUPPORTED) return -E.EOPNOTSUPP;
+  const f = t.files.get(fd | 0);
+  if (!f) return -E.EBADF;
+  if (!(flags & (RWF_APPEND | RWF_NOAPPEND))) return doWritev(t, fd, iov, cnt, pos === -1 ? null : pos);
+  // RWF_NOAPPEND on an O_APPEND file is refused (EINVAL: kiocb_set_rw_flags, IOCB_APPEND set by the file).
+  if (flags & RWF_NOAPPEND && f.flags & O_APPEND) return -E.EINVAL;
+  const saved = f.flags;
+  if (flags & RWF_APPEND) f.flags |= O_APPEND;
+  try {
+    return doWritev(t, fd, iov, cnt, pos === -1 ? null : pos);
+  } finally {
+    f.flags = saved;
+  }
 }
 
 export const sysReadv = (t: Task, fd: number, iov: number, cnt: number): Result => doReadv(t, fd, iov, cnt, null);
@@ -268,4 +373,77 @@ export function sysSendfile(task: Task, outFd: number, inFd: number, uoff: numbe
     return done;
   }
   return drive(steps());
+}
+
+/**
+ * copy_file_range(fd_in, *off_in, fd_out, *off_out, len, flags) (vfs_copy_file_range with the
+ * splice fallback): regular files on the same filesystem; offsets from the pointers (written
+ * back) or the file positions (advanced).
+ */
+export function sysCopyFileRange(
+  task: Task,
+  fdIn: number,
+  uoffIn: number,
+  fdOut: number,
+  uoffOut: number,
+  len: number,
+  flags: number,
+): Result {
+  if (flags !== 0) return -E.EINVAL;
+  const inF = task.files.get(fdIn | 0);
+  const outF = task.files.get(fdOut | 0);
+  if (!inF || !outF) return -E.EBADF;
+  // generic_file_rw_checks
+  if (!inF.readable || !outF.writable) return -E.EBADF;
+  if (outF.flags & O_APPEND) return -E.EBADF;
+  if (S_ISDIR(inF.inode.mode) || S_ISDIR(outF.inode.mode)) return -E.EISDIR;
+  if (!S_ISREG(inF.inode.mode) || !S_ISREG(outF.inode.mode)) return -E.EINVAL;
+  if (inF.inode.sb !== outF.inode.sb) return -E.EXDEV;
+  let posIn = inF.pos;
+  let posOut = outF.pos;
+  if (uoffIn !== 0) {
+    const p = getUser64(task.mm, uoffIn);
+    if (p === null) return -E.EFAULT;
+    posIn = p;
+  }
+  if (uoffOut !== 0) {
+    const p = getUser64(task.mm, uoffOut);
+    if (p === null) return -E.EFAULT;
+    posOut = p;
+  }
+  if (posIn < 0 || posOut < 0 || len < 0) return -E.EINVAL;
+  // The ranges may not overlap within one file.
+  if (inF.inode === outF.inode && posIn + len > posOut && posOut + len > posIn) return -E.EINVAL;
+  if (len === 0) return 0;
+  let total = Math.min(clampCount(len), Math.max(0, inF.inode.size - posIn));
+  const buf = new Uint8Array(Math.min(total, SENDFILE_CHUNK));
+  let done = 0;
+  while (total > 0) {
+    const want = Math.min(buf.length, total);
+    const n = vfsReadIter(inF, IovIter.kernel(buf.subarray(0, want)), posIn);
+    if (typeof n !== 'number') break; // a regular file never sleeps here
+    if (n < 0) {
+      if (done === 0) return n;
+      break;
+    }
+    if (n === 0) break;
+    const w = vfsWriteIter(outF, IovIter.kernel(buf.subarray(0, n)), posOut);
+    if (typeof w !== 'number') break;
+    if (w < 0) {
+      if (done === 0) return w;
+      break;
+    }
+    posIn += w;
+    posOut += w;
+    done += w;
+    total -= w;
+    if (w < n) break;
+  }
+  if (uoffIn !== 0) {
+    if (putUser64(task.mm, uoffIn, posIn) < 0) return -E.EFAULT;
+  } else inF.pos = posIn;
+  if (uoffOut !== 0) {
+    if (putUser64(task.mm, uoffOut, posOut) < 0) return -E.EFAULT;
+  } else outF.pos = posOut;
+  return done;
 }

@@ -2,6 +2,7 @@ import * as E from '../errno.js';
 import { copyToUser } from '../mm/uaccess.js';
 import type { Task } from '../sched/task.js';
 import { File, type DirEntry } from './file.js';
+import { fileAccessed } from './read_write.js';
 import { DT_DIR, S_ISDIR } from './uapi.js';
 
 /**
@@ -86,5 +87,6 @@ export function sysGetdents64(task: Task, fd: number, udirent: number, count: nu
   if (next === f.pos) return -E.EINVAL; // buffer too small for one entry
   if (copyToUser(task.mm, udirent, buf) < 0) return -E.EFAULT;
   f.pos = next;
+  fileAccessed(f); // iterate_dir → file_accessed
   return buf.length;
 }

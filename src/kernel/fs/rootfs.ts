@@ -11,7 +11,9 @@ import { hostfsMount } from './hostfs/hostfs.js';
 import { Inode } from './inode.js';
 import { LOOKUP_FOLLOW, kernPath, lookupChild } from './namei.js';
 import { utf8ToName } from './name.js';
-import { Mount } from './mount.js';
+import { MNT_NOEXEC, MNT_NOSUID, MNT_RELATIME, Mount } from './mount.js';
+import { devptsMount } from './devpts/inode.js';
+import { ttyInit } from '../tty/tty_io.js';
 import type { Path } from './path.js';
 import type { ProcTaskSource } from './proc/internal.js';
 import { procInfo } from './proc/internal.js';
@@ -55,6 +57,7 @@ export class RootFs {
     chrDevInit();
     const sb = ramfsMount(time, 0o755, { ...tmpfsType, name: 'rootfs' });
     this.rootMnt = new Mount(sb, sb.root, 'rootfs', null, null);
+    this.rootMnt.flags = MNT_RELATIME; // atime as a default mount keeps it
     if (opts.hostLibDir !== undefined) {
       const lower = hostfsMount(opts.hostLibDir, time);
       sb.root.lower = lower.root.inode;
@@ -69,6 +72,17 @@ export class RootFs {
     this.symlink('/dev/stderr', '/proc/self/fd/2');
     this.procSb = procMount(time);
     this.procMnt = new Mount(this.procSb, this.procSb.root, 'proc', this.rootMnt, proc.dentry);
+    // Terminals (tty_init): /dev/tty, /dev/ptmx and a devpts instance on /dev/pts, mounted
+    // as systemd and busybox's init do (nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000).
+    ttyInit();
+    this.mknod('/dev/tty', S_IFCHR | 0o666, makeDev(5, 0));
+    this.mknod('/dev/ptmx', S_IFCHR | 0o666, makeDev(5, 2));
+    const pts = this.mkdirp('/dev/pts', 0o755);
+    const ptsSb = devptsMount(time, 'gid=5,mode=620,ptmxmode=000');
+    if (typeof ptsSb !== 'number') {
+      const m = new Mount(ptsSb, ptsSb.root, 'devpts', this.rootMnt, pts.dentry);
+      m.flags = MNT_NOSUID | MNT_NOEXEC | MNT_RELATIME;
+    }
     this.stdioSb = new SuperBlock({ name: 'devpts', fsFlags: 0 }, {}, getAnonDev(), time);
     this.stdioSb.blocksize = 1024;
   }

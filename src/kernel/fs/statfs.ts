@@ -4,7 +4,29 @@ import type { Task } from '../sched/task.js';
 import { LOOKUP_FOLLOW, userPathAt } from './namei.js';
 import type { Path } from './path.js';
 import { simpleStatfs, type KStatfs } from './super.js';
-import { ST_RDONLY } from './uapi.js';
+import {
+  ST_MANDLOCK,
+  ST_NOATIME,
+  ST_NODEV,
+  ST_NODIRATIME,
+  ST_NOEXEC,
+  ST_NOSUID,
+  ST_NOSYMFOLLOW,
+  ST_RDONLY,
+  ST_RELATIME,
+  ST_SYNCHRONOUS,
+  ST_VALID,
+} from './uapi.js';
+import {
+  MNT_NOATIME,
+  MNT_NODEV,
+  MNT_NODIRATIME,
+  MNT_NOEXEC,
+  MNT_NOSUID,
+  MNT_NOSYMFOLLOW,
+  MNT_RELATIME,
+  type Mount,
+} from './mount.js';
 
 /**
  * statfs/fstatfs (fs/statfs.c). struct statfs of asm-generic/statfs.h on 64-bit:
@@ -14,8 +36,24 @@ import { ST_RDONLY } from './uapi.js';
 export function vfsStatfs(path: Path): KStatfs {
   const sb = path.dentry.inode.sb;
   const st = sb.ops.statfs ? sb.ops.statfs(sb) : simpleStatfs(sb);
-  if (path.mnt.readonly) st.flags |= ST_RDONLY;
+  st.flags = calculateFFlags(path.mnt);
   return st;
+}
+
+/** calculate_f_flags: ST_VALID, the per-mount flags and the superblock's. */
+function calculateFFlags(m: Mount): number {
+  let f = ST_VALID;
+  if (m.readonly) f |= ST_RDONLY;
+  if (m.flags & MNT_NOSUID) f |= ST_NOSUID;
+  if (m.flags & MNT_NODEV) f |= ST_NODEV;
+  if (m.flags & MNT_NOEXEC) f |= ST_NOEXEC;
+  if (m.flags & MNT_NOATIME) f |= ST_NOATIME;
+  if (m.flags & MNT_NODIRATIME) f |= ST_NODIRATIME;
+  if (m.flags & MNT_RELATIME) f |= ST_RELATIME;
+  if (m.flags & MNT_NOSYMFOLLOW) f |= ST_NOSYMFOLLOW;
+  if (m.sb.flags & 16) f |= ST_SYNCHRONOUS;
+  if (m.sb.flags & 64) f |= ST_MANDLOCK;
+  return f;
 }
 
 function put64(v: DataView, off: number, x: number): void {

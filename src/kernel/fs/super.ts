@@ -1,4 +1,5 @@
 import type { Dentry } from './dcache.js';
+import type { MountContext } from './filesystems.js';
 
 /** statfs(2) numbers a filesystem reports (struct kstatfs). */
 export interface KStatfs {
@@ -19,6 +20,15 @@ export interface SuperOperations {
   statfs?(sb: SuperBlock): KStatfs;
   /** Write dirty state back (sync_fs). In-memory filesystems have nothing to do. */
   syncFs?(sb: SuperBlock): number;
+  /** The last mount of the superblock went away (kill_sb → put_super): flush and let go of the device. */
+  putSuper?(sb: SuperBlock): void;
+  /**
+   * mount -o remount (reconfigure): `flags` are the new SB_* flags (SB_RDONLY ...), `data` the
+   * option string. 0 or -errno; the VFS updates sb.flags after success.
+   */
+  remountFs?(sb: SuperBlock, flags: number, data: string): number;
+  /** Filesystem-specific options shown in /proc/mounts after the generic ones (show_options): ",size=...". */
+  showOptions?(sb: SuperBlock): string;
 }
 
 /** A filesystem type (struct file_system_type), registered by name for mount(2). */
@@ -26,6 +36,11 @@ export interface FileSystemType {
   name: string;
   /** FS_REQUIRES_DEV etc. */
   fsFlags: number;
+  /**
+   * Make (or find) a superblock for a mount (get_tree): SuperBlock or -errno. Types without it
+   * cannot be mounted from user space (ENODEV).
+   */
+  mount?(ctx: MountContext): SuperBlock | number;
 }
 
 /** Superblock flags (SB_* in include/linux/fs.h). */
@@ -75,6 +90,10 @@ export class SuperBlock {
   private nextIno = 1;
   /** Opaque per-filesystem data (s_fs_info). */
   fsInfo: unknown = null;
+  /** Mounts using this superblock (s_active): the last umount calls putSuper. */
+  activeMounts = 0;
+  /** The block device a disk filesystem was mounted from (s_bdev's dev_t), 0 for none. */
+  bdev = 0;
 
   constructor(
     readonly type: FileSystemType,

@@ -13,7 +13,11 @@ import {
   sysFaccessat2,
   sysFchdir,
   sysFchmod,
+  sysFadvise64,
+  sysFallocate,
   sysFchmodat,
+  sysFchmodat2,
+  sysReadahead,
   sysFchown,
   sysFchownat,
   sysFtruncate,
@@ -23,8 +27,11 @@ import {
   sysUmask,
 } from './open.js';
 import {
+  sysCopyFileRange,
   sysLseek,
   sysPread64,
+  sysPreadv2,
+  sysPwritev2,
   sysPreadv,
   sysPwrite64,
   sysPwritev,
@@ -39,7 +46,10 @@ import { sysPipe2 } from './pipe.js';
 import { sysPpoll } from './select.js';
 import { sysFstat, sysNewfstatat, sysReadlinkat, sysStatx } from './stat.js';
 import { sysFstatfs, sysStatfs } from './statfs.js';
-import { sysFdatasync, sysFsync, sysSync, sysSyncfs } from './sync.js';
+import { sysFdatasync, sysFsync, sysSync, sysSyncFileRange, sysSyncfs } from './sync.js';
+import { sysFlock } from './locks.js';
+import { sysMount, sysUmount2 } from './namespace.js';
+import * as X from './xattr.js';
 import { sysUtimensat } from './utimes.js';
 
 /**
@@ -98,4 +108,29 @@ export const fsSyscalls: SyscallTable = {
   [N.SYS_utimensat]: sysUtimensat,
   [N.SYS_ppoll]: sysPpoll,
   [N.SYS_pipe2]: sysPipe2,
+  [N.SYS_fchmodat2]: sysFchmodat2,
+  [N.SYS_preadv2]: sysPreadv2,
+  [N.SYS_pwritev2]: sysPwritev2,
+  [N.SYS_copy_file_range]: sysCopyFileRange,
+  [N.SYS_fallocate]: sysFallocate,
+  [N.SYS_fadvise64]: sysFadvise64,
+  [N.SYS_readahead]: sysReadahead,
+  [N.SYS_sync_file_range]: sysSyncFileRange,
+  [N.SYS_flock]: sysFlock,
+  [N.SYS_mount]: sysMount,
+  [N.SYS_umount2]: sysUmount2,
+  [N.SYS_setxattr]: X.sysSetxattr,
+  [N.SYS_lsetxattr]: X.sysLsetxattr,
+  [N.SYS_fsetxattr]: X.sysFsetxattr,
+  [N.SYS_getxattr]: X.sysGetxattr,
+  [N.SYS_lgetxattr]: X.sysLgetxattr,
+  [N.SYS_fgetxattr]: X.sysFgetxattr,
+  [N.SYS_listxattr]: X.sysListxattr,
+  [N.SYS_llistxattr]: X.sysLlistxattr,
+  [N.SYS_flistxattr]: X.sysFlistxattr,
+  [N.SYS_removexattr]: X.sysRemovexattr,
+  [N.SYS_lremovexattr]: X.sysLremovexattr,
+  [N.SYS_fremovexattr]: X.sysFremovexattr,
+  [N.SYS_name_to_handle_at]: X.sysNameToHandleAt,
+  [N.SYS_open_by_handle_at]: X.sysOpenByHandleAt,
 };

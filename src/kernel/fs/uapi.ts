@@ -222,4 +222,11 @@ export const ST_RDONLY = 1;
 export const ST_NOSUID = 2;
 export const ST_NODEV = 4;
 export const ST_NOEXEC = 8;
-export const ST_RELATIME = 0x400;
+export const ST_SYNCHRONOUS = 16;
+/** f_flags is valid (always set by statfs since Linux 2.6.36). */
+export const ST_VALID = 0x20;
+export const ST_MANDLOCK = 64;
+export const ST_NOATIME = 0x400;
+export const ST_NODIRATIME = 0x800;
+export const ST_RELATIME = 0x1000;
+export const ST_NOSYMFOLLOW = 0x2000;

@@ -3,6 +3,12 @@
  * trap_init (the system-call table), mm_init (the buddy allocator over all of RAM),
  * sched_init, vfs_caches_init (the root filesystem), time_init, then rest_init, which makes
  * the first task and executes the first program in it. Resolves when the last task is gone.
+ *
+ * Two ways to boot:
+ *  - `labvisor exec` (BootParams): one program in an in-memory root, as qemu-user runs it;
+ *  - a machine (DiskBootParams, `p.disk` set): the root is ext4 on /dev/vda, pid 1 is
+ *    /sbin/init on /dev/console, kernel threads exist, and the machine ends by reboot(2),
+ *    a panic, or init's exit (boot.ts).
  */
 import type { PhysicalMemory } from '../../machine/memory.js';
 import type { Hart } from '../../machine/cpu/hart.js';
@@ -20,6 +26,12 @@ import { RLIMIT_NPROC, RLIMIT_SIGPENDING } from '../sys/resource.js';
 import { wakeParent } from '../sched/exit.js';
 import { installFutexHooks } from '../futex/futex.js';
 import { installTimerHooks } from '../time/posix-timers.js';
+import type { StopReason } from './boot_state.js';
+import { newBootState } from './boot_state.js';
+import { CONSOLE_LOGLEVEL_DEFAULT, parseCmdline } from './cmdline.js';
+import { bootMachine, type DiskBootParams } from './boot.js';
+
+export type { DiskBootParams, HostHandle } from './boot.js';
 
 /** A file placed into the in-memory root before the first program runs. */
 export interface BootFile {
@@ -62,6 +74,10 @@ export interface ExitStatus {
   waitStatus: number;
   /** Set when the first program could not be executed at all (-errno from execve). */
   execError?: number;
+  /** How a booted machine stopped (DiskBootParams); `init-exit` for `labvisor exec`'s program. */
+  reason?: StopReason;
+  /** The panic message when reason is 'panic'. */
+  panicText?: string;
 }
 
 /** A UTF-8 JS string → the kernel's byte-string form (one char per byte). */
@@ -69,7 +85,12 @@ export function toByteString(s: string): string {
   return Buffer.from(s, 'utf8').toString('latin1');
 }
 
-export async function startKernel(p: BootParams): Promise<ExitStatus> {
+export async function startKernel(p: BootParams | DiskBootParams): Promise<ExitStatus> {
+  if ('disk' in p && p.disk) return bootMachine(p);
+  return startKernelExec(p as BootParams);
+}
+
+async function startKernelExec(p: BootParams): Promise<ExitStatus> {
   const kernel = new Kernel({
     mem: p.mem,
     hart: p.hart,
@@ -79,6 +100,7 @@ export async function startKernel(p: BootParams): Promise<ExitStatus> {
     debug: p.debug,
     nodename: p.nodename,
   });
+  kernel.boot = newBootState(parseCmdline(''), CONSOLE_LOGLEVEL_DEFAULT, false);
   kernel.log(`Linux version ${UTS_RELEASE} (labvisor) ${UTS_VERSION}`);
 
   // trap_init: the system-call table.
@@ -154,6 +176,9 @@ export async function startKernel(p: BootParams): Promise<ExitStatus> {
   kernel.runQueue.enqueueNew(task);
   await runLoop(kernel);
   // The first process's status (an exec'ing thread may have taken over its pid: initTask follows).
+  // reboot(2) by a root program ends the machine: status 0, as for a machine that powered off.
+  const stopped = kernel.boot?.stopping;
+  if (stopped && stopped !== 'init-exit') return { code: 0, signal: null, waitStatus: 0, reason: stopped };
   const init = kernel.initTask ?? task;
   const ws = init.signal.groupExit ? init.signal.groupExitCode : init.exitCode;
   const sig = ws & 0x7f;

@@ -26,13 +26,9 @@ import { SIGKILL } from '../signal/signum.js';
 export const OOM_SCORE_ADJ_MIN = -1000;
 export const OOM_SCORE_ADJ_MAX = 1000;
 
-/**
- * signal->oom_score_adj. The task/signal owner may add an `oomScoreAdj` field to SignalStruct
- * (written by /proc/<pid>/oom_score_adj); until then every process has 0.
- */
+/** signal->oom_score_adj (written through /proc/<pid>/oom_score_adj). */
 export function oomScoreAdjOf(task: Task): number {
-  const v = (task.signal as { oomScoreAdj?: unknown }).oomScoreAdj;
-  return typeof v === 'number' ? v : 0;
+  return task.signal.oomScoreAdj;
 }
 
 function alive(t: Task): boolean {

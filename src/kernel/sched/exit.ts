@@ -6,6 +6,7 @@
  * The wait status kept in `task.exitCode` is Linux's: (code & 0xff) << 8 for a normal exit,
  * the signal number (| 0x80 for a core dump) for a death by signal.
  */
+import { ttyOnSessionLeaderExit } from '../tty/tty_jobctrl.js';
 import type { Task } from './task.js';
 import { TaskState } from './task.js';
 import type { Kernel } from '../kernel.js';
@@ -240,12 +241,14 @@ export function doExit(task: Task, code: number): void {
     }
   }
   if (!filesShared) task.files.closeAll();
+  // disassociate_ctty(1) when the whole group is gone: a session leader's terminal hangs up
+  // its foreground group (SIGHUP + SIGCONT) and loses its session.
+  if (!hasLiveThread(task)) ttyOnSessionLeaderExit(task);
   if (!kernel.mmInUse(task.mm, task)) task.mm.destroy();
   if (kernel.current === task) {
     kernel.current = null;
     kernel.hart.setRoot(-1);
   }
-  kernel.log(`exit: ${task.comm}[${task.pid}] status 0x${code.toString(16)}`);
   exitNotify(task);
   kernel.runQueue.kick();
 }

@@ -82,7 +82,12 @@ export interface PrctlState {
  * A task (task_struct): one guest thread. Owned by kernel/sched; other subsystems read the
  * fields they need (fs: files, fs, cred; mm: mm; proc: everything).
  */
+/** task->flags: a kernel thread (include/linux/sched.h PF_KTHREAD). */
+export const PF_KTHREAD = 0x00200000;
+
 export class Task implements RbNode {
+  /** task->flags (PF_*): PF_KTHREAD for kernel threads (kthread/kthread.ts), 0 for user tasks. */
+  flags = 0;
   pid = 0;
   tgid = 0;
   ppid = 0;

@@ -109,7 +109,11 @@ export function sleepOn(
       // setTimeout's resolution is 1 ms; round up so we never wake early.
       timer = setTimeout(() => sleeper.wake(-ETIMEDOUT), Math.ceil(ms));
     }
-    if (promise) promise.then(() => sleeper.wake(0), () => sleeper.wake(0));
+    if (promise)
+      promise.then(
+        () => sleeper.wake(0),
+        () => sleeper.wake(0),
+      );
   });
 }
 

@@ -62,10 +62,13 @@ export class SignalStruct {
   cpuNs = 0;
   /** CPU time of waited-for children, ns (cutime + cstime). */
   childrenCpuNs = 0;
+  /** oom_score_adj (-1000..1000): /proc/<pid>/oom_score_adj; inherited at fork. */
+  oomScoreAdj = 0;
 
   clone(): SignalStruct {
     const s = new SignalStruct();
     s.rlim = this.rlim.map((r) => ({ ...r }));
+    s.oomScoreAdj = this.oomScoreAdj;
     return s;
   }
 }

@@ -17,6 +17,7 @@
  *  - orig_a0 (needed to restart): `task.origA0` if the syscall entry keeps it; otherwise the
  *    value of a0 captured when the signal woke the sleeper (before the result overwrote it).
  */
+import { isOrphanedPgrp } from '../tty/tty_jobctrl.js';
 import {
   EAGAIN,
   EFAULT,
@@ -32,7 +33,7 @@ import {
   ETIMEDOUT,
 } from '../errno.js';
 import type { Task } from '../sched/task.js';
-import { TaskState } from '../sched/task.js';
+import { PF_KTHREAD, TaskState } from '../sched/task.js';
 import type { SyscallTable } from '../syscall/types.js';
 import { copyFromUser, copyToUser } from '../mm/uaccess.js';
 import {
@@ -427,6 +428,8 @@ function prepareSignal(task: Task, sig: number): boolean {
 export function sendSigInfo(task: Task, sig: number, info: Siginfo | null, shared: boolean): number {
   if (dead(task)) return 0;
   if (!validSignal(sig)) return -EINVAL;
+  // Kernel threads ignore every signal, SIGKILL and SIGSTOP too (ignore_signals + sig_task_ignored).
+  if (task.flags & PF_KTHREAD) return 0;
   if (!prepareSignal(task, sig)) return 0;
   if (sig === SIGKILL && task.kernel.current?.tgid !== task.tgid) {
     // Fatal and unblockable: every thread of another process dies now (complete_signal's
@@ -453,7 +456,18 @@ export function sendSigInfo(task: Task, sig: number, info: Siginfo | null, share
     ts(task).queue.push(i);
   }
   completeSignal(task, sig, shared);
+  if (signalQueuedHook) signalQueuedHook(task);
   return 0;
+}
+
+/**
+ * signalfd_notify(): told after a signal is queued for a task or its process, so signalfd
+ * readers and pollers wake (fs/signalfd.ts installs it; the hook keeps signal.ts free of fs).
+ */
+let signalQueuedHook: ((task: Task) => void) | null = null;
+
+export function setSignalQueuedHook(fn: (task: Task) => void): void {
+  signalQueuedHook = fn;
 }
 
 /** send_sig(): a signal from the kernel or the current task, with SI_USER info naming the sender. */
@@ -543,7 +557,7 @@ export function setTimerDequeueHook(fn: (info: Siginfo) => void): void {
 }
 
 /** dequeue_signal(): the next signal of `allowed` — the thread's own first, synchronous ones first. */
-function dequeueSignal(task: Task, allowed: bigint): { sig: number; info: Siginfo } | null {
+export function dequeueSignal(task: Task, allowed: bigint): { sig: number; info: Siginfo } | null {
   const st = ts(task);
   let sig = nextSignal(task.pending & allowed);
   let info: Siginfo;
@@ -704,6 +718,9 @@ export function doSignal(task: Task): boolean {
     if (act.handler === SIG_DFL || sig === SIGKILL || sig === SIGSTOP) {
       if (sigKernelIgnore(sig)) continue;
       if (sigKernelStop(sig)) {
+        // get_signal: the job-control stops (not SIGSTOP) are discarded for an orphaned
+        // process group — nobody is left who could continue it (is_current_pgrp_orphaned).
+        if (sig !== SIGSTOP && isOrphanedPgrp(task.kernel, task.pgid)) continue;
         doSignalStop(task, sig);
         return false; // the restart (if any) is handled when the task continues
       }

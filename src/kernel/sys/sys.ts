@@ -13,6 +13,7 @@ import { sysGetrandom } from './random.js';
 import { sysRiscvHwprobe } from './hwprobe.js';
 import { NSIG } from '../signal/signum.js';
 import { TaskState } from '../sched/task.js';
+import { calcGlobalLoad } from '../fs/proc/loadavg.js';
 
 /** What uname(2) reports: the kernel this one stands in for. */
 export const UTS_SYSNAME = 'Linux';
@@ -47,13 +48,30 @@ function sysUname(task: Task, va: number): number {
   return copyToUser(task.mm, va, b) < 0 ? -EFAULT : 0;
 }
 
-/** do_sysinfo(): struct sysinfo is 112 bytes on 64-bit. Load averages are not computed yet (0). */
+/**
+ * sethostname / setdomainname (kernel/sys.c): root only (CAP_SYS_ADMIN in the UTS namespace's
+ * user namespace), at most __NEW_UTS_LEN (64) bytes, no terminating NUL needed.
+ */
+function setUtsField(field: 'nodename' | 'domainname') {
+  return (task: Task, va: number, len: number): number => {
+    if (task.cred.euid !== 0) return -EPERM;
+    if (len < 0 || len > UTS_FIELD - 1) return -EINVAL;
+    const b = copyFromUser(task.mm, va, len);
+    if (typeof b === 'number') return -EFAULT;
+    task.kernel[field] = new TextDecoder().decode(b);
+    return 0;
+  };
+}
+
+/** do_sysinfo(): struct sysinfo is 112 bytes on 64-bit; loads are avenrun << (SI_LOAD_SHIFT - FSHIFT). */
 function sysSysinfo(task: Task, va: number): number {
   const k = task.kernel;
   const b = new Uint8Array(112);
   const v = new DataView(b.buffer);
   const up = k.clock.monotonicNs();
   putU64(v, 0, Math.floor(up / 1e9) + (up % 1e9 ? 1 : 0));
+  const avg = calcGlobalLoad(k);
+  [avg.avenrun[0], avg.avenrun[1], avg.avenrun[2]].forEach((l, i) => putU64(v, 8 + 8 * i, (l ?? 0) * 32));
   putU64(v, 32, k.mem.size);
   putU64(v, 40, k.pageAlloc.nrFree() * 4096);
   let procs = 0;
@@ -239,6 +257,8 @@ export const sysSyscalls: SyscallTable = {
   [nr.SYS_getresgid]: (t, r, e, s) => putIds(t, [r, e, s], [t.cred.gid, t.cred.egid, t.cred.sgid]),
   [nr.SYS_getgroups]: sysGetgroups,
   [nr.SYS_uname]: sysUname,
+  [nr.SYS_sethostname]: setUtsField('nodename'),
+  [nr.SYS_setdomainname]: setUtsField('domainname'),
   [nr.SYS_sysinfo]: sysSysinfo,
   [nr.SYS_times]: sysTimes,
   [nr.SYS_prctl]: sysPrctl,

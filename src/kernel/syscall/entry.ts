@@ -12,6 +12,7 @@ import { SYS_exit, SYS_exit_group, SYS_execve, SYS_execveat } from './numbers.js
 import { formatCall, formatResult, syscallName } from './strace.js';
 import { doGroupExit } from '../sched/exit.js';
 import { SIGSEGV } from '../signal/signum.js';
+import { KERN_DEBUG, printk } from '../printk/printk.js';
 
 const REG_A0 = 10;
 const REG_A7 = 17;
@@ -61,8 +62,13 @@ export function doSyscall(kernel: Kernel, task: Task): void {
   if (!fn) {
     if (!kernel.reportedUnknown.has(nr)) {
       kernel.reportedUnknown.add(nr);
-      // Logged (dmesg), and shown once per number with --strace (log() echoes then).
-      kernel.log(`${task.comm}[${task.pid}]: unimplemented system call ${syscallName(nr)} (${nr}): -ENOSYS`);
+      // In dmesg at debug level (not on the console: programs probe for calls and cope with
+      // ENOSYS), and echoed once per number on the host with --strace/--debug.
+      printk(
+        kernel,
+        KERN_DEBUG,
+        `${task.comm}[${task.pid}]: unimplemented system call ${syscallName(nr)} (${nr}): -ENOSYS`,
+      );
     }
     finish(kernel, task, nr, -ENOSYS, call);
     return;

@@ -306,3 +306,4 @@ export const SYS_memfd_secret = 447;
 export const SYS_process_mrelease = 448;
 export const SYS_futex_waitv = 449;
 export const SYS_set_mempolicy_home_node = 450;
+export const SYS_fchmodat2 = 452;

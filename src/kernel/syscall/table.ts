@@ -11,11 +11,15 @@ import { forkSyscalls } from '../sched/fork.js';
 import { signalSyscalls } from '../signal/signal.js';
 import { resourceSyscalls } from '../sys/resource.js';
 import { sysSyscalls } from '../sys/sys.js';
+import { credSyscalls } from '../sys/cred.js';
 import { timeSyscalls } from '../time/syscalls.js';
 import { execSyscalls } from '../exec/syscalls.js';
 import { syscallName } from './strace.js';
 import { futexSyscalls } from '../futex/futex.js';
 import { ipcSyscalls } from '../ipc/syscalls.js';
+import { pollSyscalls } from '../fs/select.js';
+import { rebootSyscalls } from '../sys/reboot.js';
+import { printkSyscalls } from '../printk/syscalls.js';
 
 /** Every contributing table, by owner (for the duplicate check). */
 export const SYSCALL_TABLES: Record<string, SyscallTable> = {
@@ -27,10 +31,14 @@ export const SYSCALL_TABLES: Record<string, SyscallTable> = {
   signal: signalSyscalls,
   resource: resourceSyscalls,
   sys: sysSyscalls,
+  cred: credSyscalls,
   time: timeSyscalls,
   exec: execSyscalls,
   futex: futexSyscalls,
   ipc: ipcSyscalls,
+  poll: pollSyscalls,
+  reboot: rebootSyscalls,
+  printk: printkSyscalls,
 };
 
 /** Build the dense table. Two subsystems claiming one number is a bug: reported through `warn`. */

@@ -126,10 +126,13 @@ describe('struct layouts', () => {
       'fd',
       'full',
       'null',
+      'ptmx',
+      'pts',
       'random',
       'stderr',
       'stdin',
       'stdout',
+      'tty',
       'urandom',
       'zero',
     ]);

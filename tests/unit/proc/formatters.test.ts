@@ -197,7 +197,7 @@ describe('/proc formatters', () => {
   it('uptime, loadavg, cpuinfo, buddyinfo', () => {
     expect(formatUptime(12_345_678_900, 1_000_000_000)).toBe('12.34 1.00\n');
     expect(formatLoadavg(1, 3, 17)).toBe('0.00 0.00 0.00 1/3 17\n');
-    expect(formatCpuinfo()).toContain('isa\t\t: rv64imafdc\nmmu\t\t: sv39\n');
+    expect(formatCpuinfo()).toContain('isa\t\t: rv64imafdc_zicntr_zicsr_zifencei\nmmu\t\t: sv39\n');
     expect(formatBuddyinfo([1, 0, 2])).toBe('Node 0, zone   Normal      1      0      2 \n');
   });
 });

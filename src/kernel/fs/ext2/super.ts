@@ -15,6 +15,7 @@ import {
   INCOMPAT_META_BG,
   INCOMPAT_NAMES,
   INCOMPAT_RECOVER,
+  RO_COMPAT_GDT_CSUM,
   RO_COMPAT_HUGE_FILE,
   RO_COMPAT_METADATA_CSUM,
   RO_COMPAT_SPARSE_SUPER,
@@ -53,6 +54,10 @@ export interface FsInfo {
   groups: GroupDesc[];
   /** Kernel-style warnings found while mounting (e.g. group descriptor checksum mismatches). */
   warnings: string[];
+  /** The superblock as read (1024 bytes); the write side patches it and writes it back. */
+  sbRaw: Uint8Array;
+  /** Group descriptor blocks as read: block number and contents (kept for write-back). */
+  gdBlocks: { block: number; data: Uint8Array }[];
 }
 
 /** Read `len` bytes at byte offset `off` (sector-aligned helper), mapping device errors to Ext2Error. */
@@ -160,6 +165,8 @@ export function validateSuperBlock(raw: Uint8Array, devBytes: number): FsInfo {
     csumSeed,
     groups: [],
     warnings: [],
+    sbRaw: raw.slice(),
+    gdBlocks: [],
   };
 }
 
@@ -174,7 +181,7 @@ export function groupDescChecksum(info: FsInfo, group: number, desc: Uint8Array)
 }
 
 /** Block number of the group-descriptor block holding descriptor-block index `i` (descriptor_loc). */
-function descriptorLoc(info: FsInfo, i: number): number {
+export function descriptorLoc(info: FsInfo, i: number): number {
   const { sb, blockSize, descSize } = info;
   const descPerBlock = blockSize / descSize;
   if (!(sb.featureIncompat & INCOMPAT_META_BG) || i < sb.firstMetaBg) return sb.firstDataBlock + 1 + i;
@@ -195,7 +202,8 @@ export function readSuper(dev: BlockDevice): FsInfo {
   const descPerBlock = blockSize / descSize;
   const descBlocks = Math.ceil(groupCount / descPerBlock);
   for (let i = 0; i < descBlocks; i++) {
-    const blk = readBytes(dev, descriptorLoc(info, i) * blockSize, blockSize);
+    const blk = readBytes(dev, descriptorLoc(info, i) * blockSize, blockSize).slice();
+    info.gdBlocks.push({ block: descriptorLoc(info, i), data: blk });
     for (let j = 0; j < descPerBlock && i * descPerBlock + j < groupCount; j++) {
       const g = i * descPerBlock + j;
       const gd = parseGroupDesc(blk, j * descSize, info.is64);
@@ -207,8 +215,9 @@ export function readSuper(dev: BlockDevice): FsInfo {
           `EXT4-fs: ext4_check_descriptors: group descriptor ${g} (first block ${firstBlock}) has bitmap or inode table outside the filesystem`,
         );
       }
-      if (info.metadataCsum) {
-        const want = groupDescChecksum(info, g, blk.subarray(j * descSize, (j + 1) * descSize));
+      if (hasGroupCsum(info)) {
+        const raw = blk.subarray(j * descSize, (j + 1) * descSize);
+        const want = info.metadataCsum ? groupDescChecksum(info, g, raw) : groupDescCrc16(info, g, raw);
         if (want !== gd.checksum) {
           // As ext4_check_descriptors on a read-only mount: warn and carry on.
           info.warnings.push(
@@ -220,4 +229,131 @@ export function readSuper(dev: BlockDevice): FsInfo {
     }
   }
   return info;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Write side: the in-memory ext4_sb_info, group descriptor and superblock write-back.
+// ---------------------------------------------------------------------------------------------
+
+/** Group descriptor bg_flags (EXT4_BG_*). */
+export const BG_INODE_UNINIT = 0x1;
+export const BG_BLOCK_UNINIT = 0x2;
+export const BG_INODE_ZEROED = 0x4;
+
+/** s_state bits. */
+export const EXT4_VALID_FS = 0x1;
+export const EXT4_ERROR_FS = 0x2;
+/** s_flags bits: which dirhash variant (signed or unsigned char) this filesystem uses. */
+export const EXT2_FLAGS_SIGNED_HASH = 0x1;
+export const EXT2_FLAGS_UNSIGNED_HASH = 0x2;
+
+const CRC16_TABLE = (() => {
+  const t = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xa001 : c >>> 1;
+    t[i] = c;
+  }
+  return t;
+})();
+
+/** lib/crc16.c (polynomial 0x8005, reflected), as uninit_bg's gdt_csum uses. */
+export function crc16(crc: number, buf: Uint8Array, start = 0, end = buf.length): number {
+  let c = crc & 0xffff;
+  for (let i = start; i < end; i++) c = (c >>> 8) ^ CRC16_TABLE[(c ^ buf[i]) & 0xff];
+  return c;
+}
+
+/** ext4_group_desc_csum for uninit_bg/gdt_csum (crc16 over uuid, group, descriptor minus bg_checksum). */
+export function groupDescCrc16(info: FsInfo, group: number, desc: Uint8Array): number {
+  const le = Uint8Array.of(group & 0xff, (group >>> 8) & 0xff, (group >>> 16) & 0xff, group >>> 24);
+  let crc = crc16(0xffff, info.sb.uuid);
+  crc = crc16(crc, le);
+  crc = crc16(crc, desc, 0, 0x1e);
+  if (info.is64 && desc.length > 0x20) crc = crc16(crc, desc, 0x20, desc.length);
+  return crc;
+}
+
+/** Does this filesystem keep group descriptor checksums (metadata_csum or gdt_csum)? */
+export function hasGroupCsum(info: FsInfo): boolean {
+  return info.metadataCsum || (info.sb.featureRoCompat & RO_COMPAT_GDT_CSUM) !== 0;
+}
+
+const w16 = (b: Uint8Array, o: number, v: number): void => {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+};
+const w32 = (b: Uint8Array, o: number, v: number): void => {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = (v >>> 24) & 0xff;
+};
+export { w16 as put16, w32 as put32 };
+
+/** The raw bytes of descriptor `g` inside its cached descriptor block. */
+export function groupDescBytes(info: FsInfo, g: number): Uint8Array {
+  const dpb = info.blockSize / info.descSize;
+  const gb = info.gdBlocks[Math.floor(g / dpb)];
+  const o = (g % dpb) * info.descSize;
+  return gb.data.subarray(o, o + info.descSize);
+}
+
+/**
+ * Encode the in-memory GroupDesc `g` (counts, flags, itable_unused) and the bitmap checksums into
+ * its raw descriptor, then recompute bg_checksum (ext4_group_desc_csum_set).
+ */
+export function encodeGroupDesc(
+  info: FsInfo,
+  g: number,
+  blockBitmapCsum: number | null,
+  inodeBitmapCsum: number | null,
+): void {
+  const d = groupDescBytes(info, g);
+  const gd = info.groups[g];
+  const big = info.is64 && info.descSize >= 64;
+  w16(d, 0x0c, gd.freeBlocksCount & 0xffff);
+  w16(d, 0x0e, gd.freeInodesCount & 0xffff);
+  w16(d, 0x10, gd.usedDirsCount & 0xffff);
+  w16(d, 0x12, gd.flags);
+  w16(d, 0x1c, gd.itableUnused & 0xffff);
+  if (big) {
+    w16(d, 0x2c, Math.floor(gd.freeBlocksCount / 0x10000));
+    w16(d, 0x2e, Math.floor(gd.freeInodesCount / 0x10000));
+    w16(d, 0x30, Math.floor(gd.usedDirsCount / 0x10000));
+    w16(d, 0x32, Math.floor(gd.itableUnused / 0x10000));
+  }
+  if (info.metadataCsum) {
+    if (blockBitmapCsum !== null) {
+      w16(d, 0x18, blockBitmapCsum & 0xffff);
+      if (big) w16(d, 0x38, blockBitmapCsum >>> 16);
+    }
+    if (inodeBitmapCsum !== null) {
+      w16(d, 0x1a, inodeBitmapCsum & 0xffff);
+      if (big) w16(d, 0x3a, inodeBitmapCsum >>> 16);
+    }
+    gd.checksum = groupDescChecksum(info, g, d);
+  } else if (info.sb.featureRoCompat & RO_COMPAT_GDT_CSUM) {
+    gd.checksum = groupDescCrc16(info, g, d);
+  } else gd.checksum = 0;
+  w16(d, 0x1e, gd.checksum);
+}
+
+/**
+ * Patch the live fields of the raw superblock (free counts, state, times) and its checksum
+ * (ext4_commit_super / ext4_superblock_csum_set).
+ */
+export function encodeSuperBlock(info: FsInfo): void {
+  const b = info.sbRaw;
+  const { sb } = info;
+  w32(b, 0x0c, sb.freeBlocksCount % 0x1_0000_0000);
+  if (info.is64) w32(b, 0x158, Math.floor(sb.freeBlocksCount / 0x1_0000_0000));
+  w32(b, 0x10, sb.freeInodesCount);
+  w32(b, 0x2c, sb.mtime);
+  w32(b, 0x30, sb.wtime);
+  w16(b, 0x3a, sb.state);
+  if (info.metadataCsum) {
+    sb.checksum = superblockChecksum(b);
+    w32(b, 0x3fc, sb.checksum);
+  }
 }

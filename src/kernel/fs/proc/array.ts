@@ -1,9 +1,11 @@
 import { VM_EXEC, VM_GROWSDOWN, VM_READ, VM_SHARED, VM_WRITE } from '../../mm/mman.js';
 import { copyFromUser } from '../../mm/uaccess.js';
 import { TaskState, type Task } from '../../sched/task.js';
+import { isKthread, taskFlags } from '../../kthread/kthread.js';
+import { getCurrentTty } from '../../tty/tty_jobctrl.js';
+import { RLIMIT_SIGPENDING } from '../../sys/resource.js';
 import { dPath } from '../d_path.js';
 import type { File } from '../file.js';
-import type { Mount } from '../mount.js';
 import type { Path } from '../path.js';
 import { devMajor, devMinor } from '../super.js';
 
@@ -48,6 +50,8 @@ const STATE_WORDS: Record<string, string> = {
 /** The values of one line of /proc/<pid>/stat (do_task_stat). */
 export interface StatValues {
   pid: number;
+  /** task->flags (PF_KTHREAD ... for kernel threads). */
+  flags?: number;
   comm: string;
   state: string;
   ppid: number;
@@ -98,7 +102,7 @@ export function formatStat(v: StatValues): string {
     v.session,
     v.ttyNr,
     v.tpgid,
-    0, // flags
+    v.flags ?? 0,
     0, // minflt
     0, // cminflt
     0, // majflt
@@ -188,9 +192,20 @@ export interface StatusValues {
   sigCgt: bigint;
   nvcsw: number;
   nivcsw: number;
+  /** Namespace ids (one pid namespace here): process group and session. */
+  pgid?: number;
+  sid?: number;
+  kthread?: boolean;
+  /** Effective/permitted capability set (all 41 for root, none otherwise) and the bounding set. */
+  capEff?: bigint;
+  capBnd?: bigint;
+  noNewPrivs?: number;
 }
 
-/** /proc/<pid>/status (proc_pid_status). */
+/** CAP_FULL_SET for CAP_LAST_CAP 40. */
+export const CAP_FULL_SET = (1n << 41n) - 1n;
+
+/** /proc/<pid>/status (proc_pid_status): Linux 6.12's keys in its order, for riscv64 (one CPU, one node). */
 export function formatStatus(v: StatusValues): string {
   const l: string[] = [
     `Name:\t${v.name}`,
@@ -205,6 +220,11 @@ export function formatStatus(v: StatusValues): string {
     `Gid:\t${v.gids.join('\t')}`,
     `FDSize:\t${v.fdSize}`,
     `Groups:\t${v.groups.map((g) => `${g} `).join('')}`,
+    `NStgid:\t${v.tgid}`,
+    `NSpid:\t${v.pid}`,
+    `NSpgid:\t${v.pgid ?? v.tgid}`,
+    `NSsid:\t${v.sid ?? v.tgid}`,
+    `Kthread:\t${v.kthread ? 1 : 0}`,
   ];
   if (v.vm) {
     const m = v.vm;
@@ -224,8 +244,13 @@ export function formatStatus(v: StatusValues): string {
       `VmLib:\t${kb(0)}`,
       `VmPTE:\t${kb(m.pte)}`,
       `VmSwap:\t${kb(0)}`,
+      `HugetlbPages:\t${kb(0)}`,
+      `CoreDumping:\t0`,
+      `THP_enabled:\t0`,
     );
   }
+  const capEff = v.capEff ?? 0n;
+  const capBnd = v.capBnd ?? CAP_FULL_SET;
   l.push(
     `Threads:\t${v.threads}`,
     `SigQ:\t${v.sigQ[0]}/${v.sigQ[1]}`,
@@ -234,6 +259,20 @@ export function formatStatus(v: StatusValues): string {
     `SigBlk:\t${hex16(v.sigBlk)}`,
     `SigIgn:\t${hex16(v.sigIgn)}`,
     `SigCgt:\t${hex16(v.sigCgt)}`,
+    `CapInh:\t${hex16(0n)}`,
+    `CapPrm:\t${hex16(capEff)}`,
+    `CapEff:\t${hex16(capEff)}`,
+    `CapBnd:\t${hex16(capBnd)}`,
+    `CapAmb:\t${hex16(0n)}`,
+    `NoNewPrivs:\t${v.noNewPrivs ?? 0}`,
+    `Seccomp:\t0`,
+    `Seccomp_filters:\t0`,
+    `Speculation_Store_Bypass:\tunknown`,
+    `SpeculationIndirectBranch:\tunknown`,
+    `Cpus_allowed:\t1`,
+    `Cpus_allowed_list:\t0`,
+    `Mems_allowed:\t1`,
+    `Mems_allowed_list:\t0`,
     `voluntary_ctxt_switches:\t${v.nvcsw}`,
     `nonvoluntary_ctxt_switches:\t${v.nivcsw}`,
   );
@@ -295,15 +334,18 @@ export function taskStat(t: Task, whole: boolean): string {
   const cpu = whole ? t.threadGroupCpuNs() : t.cpuNs;
   const { ignored, caught } = sigMasks(t);
   const rt = t.rtPriority > 0;
+  const tty = alive(t) ? getCurrentTty(t) : null;
   return formatStat({
     pid: t.pid,
+    flags: taskFlags(t),
     comm: t.comm,
     state: t.signal.groupStopped && alive(t) ? 'T' : stateLetter(t.state),
     ppid: ppidOf(t),
     pgrp: t.pgid,
     session: t.sid,
-    ttyNr: 0,
-    tpgid: -1,
+    // The controlling tty's device number (new_encode_dev) and foreground group, as do_task_stat.
+    ttyNr: tty ? tty.rdev : 0,
+    tpgid: tty && tty.pgrp > 0 ? tty.pgrp : -1,
     utimeTicks: nsToTicks(cpu),
     stimeTicks: 0,
     cutimeTicks: 0,
@@ -344,9 +386,19 @@ export function taskStatm(t: Task): string {
   return formatStatm(st.total, st.rss, st.rssFile + st.rssShmem, text, st.data + st.stack);
 }
 
+/** fdt->max_fds: the fd table's size, 64 and doubling as higher fds are used (expand_fdtable). */
+function fdTableSize(t: Task): number {
+  const fds = t.files.openFds();
+  const need = fds.length ? fds[fds.length - 1]! + 1 : 0;
+  let n = 64;
+  while (n < need) n *= 2;
+  return n;
+}
+
 export function taskStatus(t: Task): string {
   const live = alive(t);
-  const st = live ? t.mm.vmStats() : null;
+  const kthread = isKthread(t);
+  const st = live && !kthread ? t.mm.vmStats() : null; // a kernel thread has no mm: no Vm* lines
   const c = t.cred;
   const { ignored, caught } = sigMasks(t);
   const umask = t.fs.umask;
@@ -359,8 +411,14 @@ export function taskStatus(t: Task): string {
     ppid: ppidOf(t),
     uids: [c.uid, c.euid, c.suid, c.fsuid],
     gids: [c.gid, c.egid, c.sgid, c.fsgid],
-    fdSize: 64,
+    fdSize: fdTableSize(t),
     groups: c.groups,
+    pgid: t.pgid,
+    sid: t.sid,
+    kthread,
+    capEff: c.euid === 0 ? CAP_FULL_SET : 0n,
+    capBnd: CAP_FULL_SET,
+    noNewPrivs: t.prctl.noNewPrivs,
     vm: st
       ? {
           peak: st.total,
@@ -378,7 +436,7 @@ export function taskStatus(t: Task): string {
         }
       : null,
     threads: t.groupLeader.threads.filter(alive).length || 1,
-    sigQ: [0, 1024],
+    sigQ: [0, t.signal.rlim[RLIMIT_SIGPENDING]?.cur ?? 0],
     sigPnd: t.pending,
     shdPnd: t.signal.sharedPending,
     sigBlk: t.blocked,
@@ -473,14 +531,56 @@ export function formatMountsLine(dev: string, dir: string, type: string, readonl
   return `${esc(dev)} ${esc(dir)} ${type} ${readonly ? 'ro' : 'rw'} 0 0\n`;
 }
 
-/** The mounts visible from the task's root, parents before children (the namespace's list). */
-export function taskMounts(t: Task): string {
-  const root = t.fs.root;
-  let out = '';
-  const walk = (m: Mount): void => {
-    out += formatMountsLine(m.devname || 'none', dPath({ mnt: m, dentry: m.root }, root), m.sb.type.name, m.readonly);
-    for (const c of m.children) walk(c);
-  };
-  walk(root.mnt);
-  return out;
+/**
+ * /proc/<pid>/smaps_rollup (show_smaps_rollup): the totals of all mappings. This kernel does
+ * not count how many address spaces map each page, so every page counts as private and Pss
+ * equals Rss (Linux's numbers for a process that shares nothing); file pages are clean,
+ * anonymous and shmem pages dirty.
+ */
+export function formatSmapsRollup(
+  start: number,
+  end: number,
+  v: { rssAnon: number; rssFile: number; rssShmem: number; locked: number },
+): string {
+  const kbLine = (name: string, pages: number): string =>
+    `${(name + ':').padEnd(16)}${String(pages * (PAGE_SIZE / 1024)).padStart(8)} kB\n`;
+  const rss = v.rssAnon + v.rssFile + v.rssShmem;
+  const head = formatMapsLine({ start, end, perms: '---p', offset: 0, major: 0, minor: 0, ino: 0, path: '[rollup]' });
+  return (
+    head +
+    kbLine('Rss', rss) +
+    kbLine('Pss', rss) +
+    kbLine('Pss_Dirty', v.rssAnon + v.rssShmem) +
+    kbLine('Pss_Anon', v.rssAnon) +
+    kbLine('Pss_File', v.rssFile) +
+    kbLine('Pss_Shmem', v.rssShmem) +
+    kbLine('Shared_Clean', 0) +
+    kbLine('Shared_Dirty', 0) +
+    kbLine('Private_Clean', v.rssFile) +
+    kbLine('Private_Dirty', v.rssAnon + v.rssShmem) +
+    kbLine('Referenced', rss) +
+    kbLine('Anonymous', v.rssAnon) +
+    kbLine('KSM', 0) +
+    kbLine('LazyFree', 0) +
+    kbLine('AnonHugePages', 0) +
+    kbLine('ShmemPmdMapped', 0) +
+    kbLine('FilePmdMapped', 0) +
+    kbLine('Shared_Hugetlb', 0) +
+    kbLine('Private_Hugetlb', 0) +
+    kbLine('Swap', 0) +
+    kbLine('SwapPss', 0) +
+    kbLine('Locked', v.locked)
+  );
+}
+
+export function taskSmapsRollup(t: Task): string {
+  if (!alive(t) || isKthread(t) || t.mm.vmas.length === 0) return '';
+  const vmas = t.mm.vmas;
+  const st = t.mm.vmStats();
+  return formatSmapsRollup(vmas[0]!.start, vmas[vmas.length - 1]!.end, {
+    rssAnon: st.rssAnon,
+    rssFile: st.rssFile,
+    rssShmem: st.rssShmem,
+    locked: Math.min(st.locked, st.rss),
+  });
 }

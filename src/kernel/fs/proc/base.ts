@@ -1,7 +1,10 @@
-import { EACCES, ENOENT } from '../../errno.js';
+import { EACCES, EINVAL, ENOENT, ESRCH } from '../../errno.js';
+import { isKthread } from '../../kthread/kthread.js';
+import { OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, oomBadness, oomScoreAdjOf } from '../../mm/oom_kill.js';
 import { TaskState, type Task } from '../../sched/task.js';
 import { dPath } from '../d_path.js';
-import type { DirEntry, File, FileOperations } from '../file.js';
+import type { DirEntry, File, FileOperations, Kiocb } from '../file.js';
+import type { IovIter } from '../iov_iter.js';
 import type { Inode, InodeOperations } from '../inode.js';
 import type { Path } from '../path.js';
 import { DT_DIR, S_IFDIR, S_IFLNK, S_IFREG, dtType } from '../uapi.js';
@@ -10,13 +13,21 @@ import {
   taskCmdline,
   taskEnviron,
   taskMaps,
-  taskMounts,
+  taskSmapsRollup,
   taskStat,
   taskStatm,
   taskStatus,
 } from './array.js';
 import { seqFops } from './seq.js';
-import { PROC_FD_DIR_MODE, procFdDirFops, procFdDirInodeOps, procMayAccess } from './fd.js';
+import {
+  PROC_FD_DIR_MODE,
+  procFdDirFops,
+  procFdDirInodeOps,
+  procFdinfoDirFops,
+  procFdinfoDirInodeOps,
+  procMayAccess,
+} from './fd.js';
+import { procMountinfoText, procMountsText } from '../namespace.js';
 import { ProcInode, pidIno, procTask } from './internal.js';
 
 /**
@@ -76,8 +87,62 @@ function taskFile(name: string, gen: (t: Task, file: File) => string | Uint8Arra
   };
 }
 
+/**
+ * A writable file of the task (comm, oom_score_adj): the whole write is one value; `write`
+ * gets the task, the writer (current) and the text, and answers 0 or -errno.
+ */
+function taskRwFile(
+  name: string,
+  gen: (t: Task) => string,
+  write: (t: Task, writer: Task | null, text: string) => number,
+  perm = 0o644,
+): PidEntry {
+  const e = taskFile(name, gen, perm);
+  e.fop.writeIter = (iocb: Kiocb, from: IovIter): number => {
+    const t = procTask(iocb.file.inode);
+    if (!t) return -ESRCH;
+    const len = from.count;
+    const b = from.copyFrom(Math.min(len, 4096));
+    if (typeof b === 'number') return b;
+    let text = '';
+    for (const c of b) text += String.fromCharCode(c);
+    const r = write(t, t.kernel.current, text);
+    return r < 0 ? r : b.length;
+  };
+  return e;
+}
+
 /** /proc/<pid>/comm: the command name and a newline. */
 const commText = (t: Task): string => `${t.comm}\n`;
+
+/** comm_write: only a thread of the same process may rename it (set_task_comm, 15 bytes). */
+function commWrite(t: Task, writer: Task | null, text: string): number {
+  if (!writer || writer.tgid !== t.tgid) return -EINVAL;
+  const nl = text.indexOf('\n');
+  t.comm = (nl >= 0 ? text.slice(0, nl) : text).slice(0, 15);
+  return 0;
+}
+
+/** proc_oom_score: the OOM killer's badness scaled into 0..2000 and by 2/3, as Linux prints it. */
+function oomScoreText(t: Task): string {
+  const total = Math.floor(t.kernel.mem.size / 4096);
+  const badness = t.state === TaskState.ZOMBIE || isKthread(t) ? null : oomBadness(t, total);
+  const points = badness === null ? 0 : Math.floor(((1000 + Math.trunc((badness * 1000) / total)) * 2) / 3);
+  return `${Math.max(0, points)}\n`;
+}
+
+/**
+ * oom_score_adj_write: -1000..1000 on the whole process (signal->oom_score_adj, the field the
+ * OOM killer reads through oomScoreAdjOf); lowering it needs CAP_SYS_RESOURCE (root).
+ */
+function oomScoreAdjWrite(t: Task, writer: Task | null, text: string): number {
+  const v = Number(text.trim());
+  if (!/^-?\d+$/.test(text.trim()) || v < OOM_SCORE_ADJ_MIN || v > OOM_SCORE_ADJ_MAX) return -EINVAL;
+  if (isKthread(t)) return -EINVAL;
+  if (v < oomScoreAdjOf(t) && writer && writer.cred.euid !== 0) return -EACCES;
+  t.signal.oomScoreAdj = v;
+  return 0;
+}
 
 /** The live threads of the task's group (what /proc/<pid>/task lists). */
 function liveThreads(t: Task): Task[] {
@@ -90,7 +155,10 @@ const procTaskDirInodeOps: InodeOperations = {
     const t = procTask(dir);
     if (!t || !/^[1-9][0-9]{0,9}$/.test(name)) return null;
     const th = liveThreads(t).find((x) => x.pid === Number(name));
-    return th ? procPidDirInode(dir, th.pid, th) : null;
+    if (!th) return null;
+    const inode = procPidDirInode(dir, th.pid, th);
+    tidDirs.add(inode);
+    return inode;
   },
 };
 
@@ -101,6 +169,10 @@ const procTaskDirFops: FileOperations = {
     return liveThreads(t).map((th) => ({ name: String(th.pid), ino: pidIno(th.pid, 0), type: DT_DIR }));
   },
 };
+
+/** /proc/<pid>/task/<tid> directories: tid_base_stuff, the same entries less `task`. */
+const tidDirs = new WeakSet<Inode>();
+const inTidDir = (dir: Inode, e: PidEntry): boolean => !(e.name === 'task' && tidDirs.has(dir));
 
 const tgidBaseStuff: PidEntry[] = [
   { name: 'task', mode: S_IFDIR | 0o555, iop: procTaskDirInodeOps, fop: procTaskDirFops },
@@ -113,10 +185,18 @@ const tgidBaseStuff: PidEntry[] = [
   taskFile('status', taskStatus),
   taskFile('cmdline', taskCmdline),
   taskFile('environ', taskEnviron, 0o400),
-  taskFile('comm', commText, 0o644),
+  taskRwFile('comm', commText, commWrite),
   taskFile('maps', (t) => taskMaps(t, t.fs.root)),
   taskFile('limits', (t) => formatLimits(t.signal.rlim)),
-  taskFile('mounts', taskMounts),
+  taskFile('mounts', procMountsText),
+  taskFile('mountinfo', procMountinfoText),
+  { name: 'fdinfo', mode: S_IFDIR | 0o500, iop: procFdinfoDirInodeOps, fop: procFdinfoDirFops },
+  // proc_pid_wchan: where a sleeping task waits. Kernel code here has no symbols to name, so
+  // it is "0", what Linux prints without one (or with kallsyms hidden).
+  taskFile('wchan', () => '0'),
+  taskFile('oom_score', oomScoreText),
+  taskRwFile('oom_score_adj', (t) => `${oomScoreAdjOf(t)}\n`, oomScoreAdjWrite),
+  taskFile('smaps_rollup', (t) => taskSmapsRollup(t)),
 ];
 
 /** proc_pident_instantiate: an inode for one table entry, owned by the task's euid. */
@@ -135,7 +215,7 @@ export const procTgidBaseInodeOps: InodeOperations = {
   lookup(dir: Inode, name: string): Inode | null {
     const t = procTask(dir);
     if (!t) return null;
-    const i = tgidBaseStuff.findIndex((e) => e.name === name);
+    const i = tgidBaseStuff.findIndex((e) => e.name === name && inTidDir(dir, e));
     return i < 0 ? null : pidentInode(dir, i, t);
   },
 };
@@ -144,7 +224,10 @@ export const procTgidBaseFops: FileOperations = {
   iterate(file: File): DirEntry[] | number {
     const pid = (file.inode as ProcInode).pid;
     if (!procTask(file.inode)) return -ENOENT;
-    return tgidBaseStuff.map((e, i) => ({ name: e.name, ino: pidIno(pid, i + 1), type: dtType(e.mode) }));
+    return tgidBaseStuff
+      .map((e, i) => ({ e, ent: { name: e.name, ino: pidIno(pid, i + 1), type: dtType(e.mode) } }))
+      .filter(({ e }) => inTidDir(file.inode, e))
+      .map(({ ent }) => ent);
   },
 };
 

@@ -4,7 +4,8 @@ import { dPath } from '../d_path.js';
 import type { DirEntry, File, FileOperations } from '../file.js';
 import type { Inode, InodeOperations } from '../inode.js';
 import type { Path } from '../path.js';
-import { DT_LNK, S_IFDIR, S_IFLNK } from '../uapi.js';
+import { DT_LNK, DT_REG, S_IFDIR, S_IFLNK, S_IFREG } from '../uapi.js';
+import { seqFops } from './seq.js';
 import { ProcInode, pidIno, procTask } from './internal.js';
 
 /**
@@ -82,3 +83,53 @@ export const procFdDirFops: FileOperations = {
 };
 
 export const PROC_FD_DIR_MODE = S_IFDIR | 0o500;
+
+/**
+ * /proc/<pid>/fdinfo/N (seq_show in fs/proc/fd.c): position, open flags in octal (with
+ * O_CLOEXEC when the fd has it), the mount id and the inode number.
+ */
+export function formatFdinfo(pos: number, flags: number, mntId: number, ino: number): string {
+  return `pos:\t${pos}\nflags:\t0${flags.toString(8)}\nmnt_id:\t${mntId}\nino:\t${ino}\n`;
+}
+
+/** O_CLOEXEC (asm-generic/fcntl.h). */
+const O_CLOEXEC = 0o2000000;
+
+const procFdinfoFops = seqFops((file: File) => {
+  const t = procTask(file.inode);
+  if (!t) return -ENOENT;
+  const fd = (file.inode as ProcInode).fd;
+  const f = t.files.get(fd);
+  if (!f) return -ENOENT;
+  const flags = f.flags | (t.files.getCloexec(fd) ? O_CLOEXEC : 0);
+  return formatFdinfo(f.pos, flags, f.path.mnt.id, f.inode.ino);
+});
+
+export const procFdinfoDirInodeOps: InodeOperations = {
+  lookup(dir: Inode, name: string): Inode | null {
+    if (!/^(0|[1-9][0-9]{0,9})$/.test(name)) return null;
+    const t = procTask(dir);
+    if (!t) return null;
+    const fd = Number(name);
+    if (!t.files.get(fd)) return null;
+    const pid = (dir as ProcInode).pid;
+    const ino = fd < 4096 ? pidIno(pid, 4096 + fd) : dir.sb.allocIno();
+    const inode = new ProcInode(dir.sb, ino, S_IFREG | 0o444, {}, procFdinfoFops);
+    inode.pid = pid;
+    inode.fd = fd;
+    inode.uid = t.cred.euid;
+    inode.gid = t.cred.egid;
+    return inode;
+  },
+};
+
+export const procFdinfoDirFops: FileOperations = {
+  iterate(file: File): DirEntry[] | number {
+    const t = procTask(file.inode);
+    if (!t) return -ENOENT;
+    const pid = (file.inode as ProcInode).pid;
+    return t.files
+      .openFds()
+      .map((fd) => ({ name: String(fd), ino: fd < 4096 ? pidIno(pid, 4096 + fd) : 0, type: DT_REG }));
+  },
+};

@@ -2,6 +2,7 @@ import type { Task } from '../../sched/task.js';
 import type { DentryOperations } from '../dcache.js';
 import { Inode } from '../inode.js';
 import type { SuperBlock } from '../super.js';
+import { startLoadSampler } from './loadavg.js';
 
 /**
  * How procfs finds tasks without importing the scheduler: the kernel installs a source
@@ -14,9 +15,20 @@ export interface ProcTaskSource {
   tgids(): number[];
 }
 
-/** Per-mount state of procfs (struct proc_fs_info). */
+/**
+ * Per-mount state of procfs (struct proc_fs_info). Setting the task source also starts the
+ * load-average sampler of the kernel behind it (loadavg.ts: calc_global_load every 5 s).
+ */
 export class ProcFsInfo {
-  tasks: ProcTaskSource | null = null;
+  private src: ProcTaskSource | null = null;
+
+  get tasks(): ProcTaskSource | null {
+    return this.src;
+  }
+  set tasks(s: ProcTaskSource | null) {
+    this.src = s;
+    if (s) startLoadSampler(s);
+  }
 }
 
 export function procInfo(sb: SuperBlock): ProcFsInfo {
@@ -45,7 +57,10 @@ export const procDentryOps: DentryOperations = {
   revalidate: () => false,
 };
 
-/** Stable inode numbers for per-task entries, far above the counter-allocated ones. */
+/**
+ * Stable inode numbers for per-task entries, far above the counter-allocated ones: index 0
+ * the directory, 1.. its entries, 1024+fd the fd links, 4096+fd the fdinfo files.
+ */
 export function pidIno(pid: number, index: number): number {
-  return 0x10000000 + pid * 4096 + index;
+  return 0x10000000 + pid * 8192 + index;
 }

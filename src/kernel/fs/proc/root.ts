@@ -1,56 +1,26 @@
-import { ENOENT } from '../../errno.js';
-import type { Task } from '../../sched/task.js';
 import { Dentry } from '../dcache.js';
 import type { DirEntry, File, FileOperations } from '../file.js';
-import { Inode, type InodeOperations } from '../inode.js';
-import { SuperBlock, getAnonDev, simpleStatfs, type TimeSource } from '../super.js';
-import { DT_DIR, DT_LNK, DT_REG, PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG } from '../uapi.js';
+import type { Inode, InodeOperations } from '../inode.js';
+import { SuperBlock, getAnonDev, simpleStatfs, type FileSystemType, type TimeSource } from '../super.js';
+import type { MountContext } from '../filesystems.js';
+import type { Kernel } from '../../kernel.js';
+import { TaskState } from '../../sched/task.js';
+import { DT_DIR, PROC_SUPER_MAGIC, S_IFDIR } from '../uapi.js';
 import { procPidDirInode } from './base.js';
-import { PROC_ROOT_FILES, procRootFileFops } from './generic.js';
+import { PROC_ROOT, procEntryDirents, procEntryInode } from './generic.js';
 import { ProcFsInfo, ProcInode, pidIno, procDentryOps, procInfo } from './internal.js';
 
 /**
- * The root of procfs (fs/proc/root.c): `self` and one directory per process. Later issues
- * add the global files (meminfo, mounts, stat, ...) to `procRootEntries`.
+ * The root of procfs (fs/proc/root.c): the global entries (generic.ts: self, thread-self,
+ * mounts, meminfo, sys/, ...) and one directory per process.
  */
 
 const PROC_ROOT_INO = 1;
-const PROC_SELF_INO = 2;
-/** Inode numbers of the global files: PROC_ROOT_FILE_INO + their index. */
-const PROC_ROOT_FILE_INO = 16;
-
-function rootFileInode(sb: SuperBlock, i: number): Inode {
-  const inode = new ProcInode(sb, PROC_ROOT_FILE_INO + i, S_IFREG | 0o444, {}, procRootFileFops(PROC_ROOT_FILES[i]!));
-  inode.nlink = 1;
-  return inode;
-}
-
-/** /proc/self (fs/proc/self.c): a symlink whose body is the looking task's tgid. */
-const procSelfOps: InodeOperations = {
-  getLink(_inode: Inode, walker: Task | null): string | number {
-    return walker ? String(walker.tgid) : -ENOENT; // a kernel walk has no "self"
-  },
-};
-
-/** /proc/mounts: a symlink to self/mounts, as in Linux (proc_symlink("mounts", NULL, "self/mounts")). */
-const PROC_MOUNTS_INO = 3;
-const procMountsOps: InodeOperations = {
-  getLink(): string {
-    return 'self/mounts';
-  },
-};
-
-function selfInode(sb: SuperBlock): Inode {
-  const inode = new Inode(sb, PROC_SELF_INO, S_IFLNK | 0o777, procSelfOps, {});
-  return inode;
-}
 
 const procRootInodeOps: InodeOperations = {
   lookup(dir: Inode, name: string): Inode | null {
-    if (name === 'self') return selfInode(dir.sb);
-    if (name === 'mounts') return new Inode(dir.sb, PROC_MOUNTS_INO, S_IFLNK | 0o777, procMountsOps, {});
-    const fi = PROC_ROOT_FILES.indexOf(name);
-    if (fi >= 0) return rootFileInode(dir.sb, fi);
+    const e = PROC_ROOT.find((x) => x.name === name);
+    if (e) return procEntryInode(dir.sb, e);
     if (!/^[1-9][0-9]{0,9}$/.test(name)) return null;
     const pid = Number(name);
     const src = procInfo(dir.sb).tasks;
@@ -62,16 +32,40 @@ const procRootInodeOps: InodeOperations = {
 
 const procRootFops: FileOperations = {
   iterate(file: File): DirEntry[] {
-    const out: DirEntry[] = [{ name: 'self', ino: PROC_SELF_INO, type: DT_LNK }];
-    out.push({ name: 'mounts', ino: PROC_MOUNTS_INO, type: DT_LNK });
-    PROC_ROOT_FILES.forEach((name, i) => out.push({ name, ino: PROC_ROOT_FILE_INO + i, type: DT_REG }));
+    const out = procEntryDirents(PROC_ROOT);
     const src = procInfo(file.inode.sb).tasks;
     if (src) for (const pid of src.tgids()) out.push({ name: String(pid), ino: pidIno(pid, 0), type: DT_DIR });
     return out;
   },
 };
 
-export const procFsType = { name: 'proc', fsFlags: 0 };
+/**
+ * proc_get_tree: one procfs superblock per kernel (Linux keys it by pid namespace), whose
+ * task source is the kernel's pid table.
+ */
+const procSupers = new WeakMap<Kernel, SuperBlock>();
+
+export const procFsType: FileSystemType = {
+  name: 'proc',
+  fsFlags: 0,
+  mount(ctx: MountContext): SuperBlock {
+    const k = ctx.kernel;
+    let sb = procSupers.get(k);
+    if (!sb) {
+      sb = procMount(k.clock);
+      procInfo(sb).tasks = {
+        find: (pid) => k.findTask(pid),
+        tgids: () =>
+          [...k.tasks.values()]
+            .filter((t) => t.pid === t.tgid && t.state !== TaskState.DEAD)
+            .map((t) => t.pid)
+            .sort((a, b) => a - b),
+      };
+      procSupers.set(k, sb);
+    }
+    return sb;
+  },
+};
 
 /** proc_fill_super: a procfs superblock with its root directory. */
 export function procMount(time: TimeSource): SuperBlock {
