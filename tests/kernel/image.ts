@@ -28,10 +28,13 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-/** The disk machine `name` sees (its image with its overlay applied), written to a flat file. */
+/**
+ * The disk machine `name` sees (its image, a name in the data directory or a file path, with
+ * the machine's overlay applied), written to a flat file.
+ */
 export function flattenMachineDisk(home: string, name: string, out: string, image = 'busybox'): void {
   const disk = DiskImage.open({
-    base: imagePath(home, image),
+    base: image.includes('/') ? image : imagePath(home, image),
     overlay: join(home, 'machines', name, 'disk.overlay'),
     readOnly: true,
   });

@@ -21,14 +21,13 @@ import type { DiskBackend } from '../../machine/dev/disk.js';
 import type { ExitStatus } from './main.js';
 import { Kernel } from '../kernel.js';
 import { BuddyAllocator } from '../mm/page_alloc.js';
-import { createRootFs } from '../fs/rootfs.js';
 import { FilesStruct } from '../fs/fdtable.js';
 import { filpOpen } from '../fs/open.js';
 import { AT_FDCWD, O_RDWR, S_IFCHR } from '../fs/uapi.js';
 import { makeDev } from '../fs/super.js';
-import { registerFilesystem } from '../fs/filesystems.js';
+import { vfsCachesInit } from './vfs_init.js';
 import { addDisk } from '../block/genhd.js';
-import { Task, TaskState, makeCred, newTaskContext } from '../sched/task.js';
+import { Task, makeCred, newTaskContext } from '../sched/task.js';
 import { runLoop, switchTo } from '../sched/core.js';
 import { buildSyscallTable } from '../syscall/table.js';
 import { doExecve } from '../exec/exec.js';
@@ -140,17 +139,7 @@ export async function bootMachine(p: DiskBootParams): Promise<ExitStatus> {
   tty = consoleInit(kernel, pieces, p.consoleStream);
 
   // vfs_caches_init → mnt_init → init_rootfs: the in-memory rootfs, and the filesystem types.
-  kernel.rootFs = createRootFs({ clock: p.clock });
-  kernel.rootFs.setTaskSource({
-    find: (pid) => kernel.findTask(pid),
-    tgids: () =>
-      [...kernel.tasks.values()]
-        .filter((t) => t.pid === t.tgid && t.state !== TaskState.DEAD)
-        .map((t) => t.pid)
-        .sort((a, b) => a - b),
-  });
-  for (const t of pieces.fsTypes) registerFilesystem(t);
-  kernel.log(`VFS: rootfs mounted; filesystems: ${pieces.fsTypes.map((t) => t.name).join(' ')}`);
+  vfsCachesInit(kernel, { clock: p.clock });
 
   // signals_init, proc_root_init.
   kernel.log('signals: sigqueue cache ready');

@@ -16,8 +16,8 @@ import type { Clock } from '../../machine/dev/clock.js';
 import type { CharStream } from '../../machine/dev/char-stream.js';
 import { Kernel } from '../kernel.js';
 import { BuddyAllocator } from '../mm/page_alloc.js';
-import { createRootFs } from '../fs/rootfs.js';
-import { Task, TaskState, makeCred, newTaskContext } from '../sched/task.js';
+import { vfsCachesInit } from './vfs_init.js';
+import { Task, makeCred, newTaskContext } from '../sched/task.js';
 import { runLoop, switchTo } from '../sched/core.js';
 import { buildSyscallTable } from '../syscall/table.js';
 import { doExecve } from '../exec/exec.js';
@@ -121,15 +121,7 @@ async function startKernelExec(p: BootParams): Promise<ExitStatus> {
   kernel.log(`sched: CFS + RT classes, 1 CPU; pid_max ${kernel.pidMax}, threads-max ${kernel.maxThreads}`);
 
   // vfs_caches_init → mnt_init → init_rootfs: the in-memory root.
-  kernel.rootFs = createRootFs({ hostLibDir: p.hostLibDir, clock: p.clock });
-  kernel.rootFs.setTaskSource({
-    find: (pid) => kernel.findTask(pid),
-    tgids: () =>
-      [...kernel.tasks.values()]
-        .filter((t) => t.pid === t.tgid && t.state !== TaskState.DEAD)
-        .map((t) => t.pid)
-        .sort((a, b) => a - b),
-  });
+  vfsCachesInit(kernel, { clock: p.clock, hostLibDir: p.hostLibDir });
   for (const d of p.dirs) kernel.rootFs.mkdirp(d);
   for (const f of p.files) kernel.rootFs.addFile(f.path, f.data, f.mode);
   kernel.log(`VFS: in-memory root mounted${p.hostLibDir ? `, ${p.hostLibDir} visible read-only` : ''}`);

@@ -102,27 +102,15 @@ export function execAmo(h: Hart, d: number, imm: number): number {
   let nLo: number;
   let nHi: number;
   switch (f5) {
-    case AMO_SWAP:
-      nLo = bLo;
-      nHi = bHi;
-      break;
+    case AMO_SWAP: nLo = bLo; nHi = bHi; break;
     case AMO_ADD: {
       nLo = (oldLo + bLo) | 0;
       nHi = (oldHi + bHi + (nLo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0;
       break;
     }
-    case AMO_XOR:
-      nLo = oldLo ^ bLo;
-      nHi = oldHi ^ bHi;
-      break;
-    case AMO_AND:
-      nLo = oldLo & bLo;
-      nHi = oldHi & bHi;
-      break;
-    case AMO_OR:
-      nLo = oldLo | bLo;
-      nHi = oldHi | bHi;
-      break;
+    case AMO_XOR: nLo = oldLo ^ bLo; nHi = oldHi ^ bHi; break;
+    case AMO_AND: nLo = oldLo & bLo; nHi = oldHi & bHi; break;
+    case AMO_OR: nLo = oldLo | bLo; nHi = oldHi | bHi; break;
     case AMO_MIN: {
       const keepOld = lt64(oldLo, oldHi, bLo, bHi);
       nLo = keepOld ? oldLo : bLo;

@@ -41,27 +41,16 @@ export function execCsr(h: Hart, d: number, imm: number, started: number): numbe
   let old: number;
   let readOnly = false;
   switch (csr) {
-    case CSR_FFLAGS:
-      old = h.fflags;
-      break;
-    case CSR_FRM:
-      old = h.frm;
-      break;
-    case CSR_FCSR:
-      old = (h.frm << 5) | h.fflags;
-      break;
+    case CSR_FFLAGS: old = h.fflags; break;
+    case CSR_FRM: old = h.frm; break;
+    case CSR_FCSR: old = (h.frm << 5) | h.fflags; break;
     case CSR_CYCLE:
     case CSR_INSTRET:
       old = h.instret + started - 1; // retired so far, not counting this one
       readOnly = true;
       break;
-    case CSR_TIME:
-      old = h.clock.ticks();
-      readOnly = true;
-      break;
-    default:
-      old = -1;
-      readOnly = true;
+    case CSR_TIME: old = h.clock.ticks(); readOnly = true; break;
+    default: old = -1; readOnly = true;
   }
   if (old < 0 || (writes && readOnly)) {
     h.trapValue = csrInsnBits(d, imm);

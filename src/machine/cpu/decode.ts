@@ -9,83 +9,13 @@
  * carrying the instruction bits, which the hart reports as stval.
  */
 import {
-  OP_ADD,
-  OP_ADDI,
-  OP_ADDIW,
-  OP_ADDW,
-  OP_AMO,
-  OP_AND,
-  OP_ANDI,
-  OP_AUIPC,
-  OP_BEQ,
-  OP_BGE,
-  OP_BGEU,
-  OP_BLT,
-  OP_BLTU,
-  OP_BNE,
-  OP_CSR,
-  OP_DIV,
-  OP_DIVU,
-  OP_DIVUW,
-  OP_DIVW,
-  OP_EBREAK,
-  OP_ECALL,
-  OP_FENCE,
-  OP_FENCE_I,
-  OP_FLD,
-  OP_FLW,
-  OP_FP,
-  OP_FSD,
-  OP_FSW,
-  OP_ILLEGAL,
-  OP_J,
-  OP_JAL,
-  OP_JALR,
-  OP_LB,
-  OP_LBU,
-  OP_LD,
-  OP_LH,
-  OP_LHU,
-  OP_LI,
-  OP_LW,
-  OP_LWU,
-  OP_MUL,
-  OP_MULH,
-  OP_MULHSU,
-  OP_MULHU,
-  OP_MULW,
-  OP_MV,
-  OP_OR,
-  OP_ORI,
-  OP_REM,
-  OP_REMU,
-  OP_REMUW,
-  OP_REMW,
-  OP_SB,
-  OP_SD,
-  OP_SH,
-  OP_SLL,
-  OP_SLLI,
-  OP_SLLIW,
-  OP_SLLW,
-  OP_SLT,
-  OP_SLTI,
-  OP_SLTIU,
-  OP_SLTU,
-  OP_SRA,
-  OP_SRAI,
-  OP_SRAIW,
-  OP_SRAW,
-  OP_SRL,
-  OP_SRLI,
-  OP_SRLIW,
-  OP_SRLW,
-  OP_SUB,
-  OP_SUBW,
-  OP_SW,
-  OP_XOR,
-  OP_XORI,
-  RVC_BIT,
+  OP_ADD, OP_ADDI, OP_ADDIW, OP_ADDW, OP_AMO, OP_AND, OP_ANDI, OP_AUIPC, OP_BEQ, OP_BGE, OP_BGEU,
+  OP_BLT, OP_BLTU, OP_BNE, OP_CSR, OP_DIV, OP_DIVU, OP_DIVUW, OP_DIVW, OP_EBREAK, OP_ECALL,
+  OP_FENCE, OP_FENCE_I, OP_FLD, OP_FLW, OP_FP, OP_FSD, OP_FSW, OP_ILLEGAL, OP_J, OP_JAL, OP_JALR,
+  OP_LB, OP_LBU, OP_LD, OP_LH, OP_LHU, OP_LI, OP_LW, OP_LWU, OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU,
+  OP_MULW, OP_MV, OP_OR, OP_ORI, OP_REM, OP_REMU, OP_REMUW, OP_REMW, OP_SB, OP_SD, OP_SH, OP_SLL,
+  OP_SLLI, OP_SLLIW, OP_SLLW, OP_SLT, OP_SLTI, OP_SLTIU, OP_SLTU, OP_SRA, OP_SRAI, OP_SRAIW,
+  OP_SRAW, OP_SRL, OP_SRLI, OP_SRLIW, OP_SRLW, OP_SUB, OP_SUBW, OP_SW, OP_XOR, OP_XORI, RVC_BIT,
   X_SINK,
 } from './ops.js';
 
@@ -265,7 +195,7 @@ export function decode16(h: number, out: Int32Array, o: number): void {
   const rdp = creg(h >>> 2); // rd'/rs2' at bits 4:2
   const rs1p = creg(h >>> 7); // rs1' at bits 9:7
   // CI-format 6-bit signed immediate imm[5] = bit 12, imm[4:0] = bits 6:2
-  const ci = ((((h >>> 2) & 31) | (b12 << 5)) << 26) >> 26;
+  const ci = (((h >>> 2) & 31) | (b12 << 5)) << 26 >> 26;
   if (q === 0) {
     // uimm for C.LD/C.SD/C.FLD/C.FSD: [5:3] = 12:10, [7:6] = 6:5
     const uimmD = (((h >>> 10) & 7) << 3) | (((h >>> 5) & 3) << 6);
@@ -274,24 +204,18 @@ export function decode16(h: number, out: Int32Array, o: number): void {
     switch (f3) {
       case 0: {
         // C.ADDI4SPN: nzuimm[5:4|9:6|2|3] = bits 12:5; zero is reserved (also the all-zero halfword)
-        const nz = (((h >>> 11) & 3) << 4) | (((h >>> 7) & 15) << 6) | (((h >>> 6) & 1) << 2) | (((h >>> 5) & 1) << 3);
+        const nz =
+          (((h >>> 11) & 3) << 4) | (((h >>> 7) & 15) << 6) | (((h >>> 6) & 1) << 2) | (((h >>> 5) & 1) << 3);
         if (nz === 0) return illegal(out, o, h);
         return cput(out, o, pack(OP_ADDI, rdp, 2 << 1, 0), nz);
       }
-      case 1:
-        return cput(out, o, pack(OP_FLD, rdp, rs1p, 0), uimmD);
-      case 2:
-        return cput(out, o, pack(OP_LW, rdp, rs1p, 0), uimmW);
-      case 3:
-        return cput(out, o, pack(OP_LD, rdp, rs1p, 0), uimmD);
-      case 4:
-        return illegal(out, o, h);
-      case 5:
-        return cput(out, o, pack(OP_FSD, X_SINK, rs1p, rdp), uimmD);
-      case 6:
-        return cput(out, o, pack(OP_SW, X_SINK, rs1p, rdp), uimmW);
-      default:
-        return cput(out, o, pack(OP_SD, X_SINK, rs1p, rdp), uimmD);
+      case 1: return cput(out, o, pack(OP_FLD, rdp, rs1p, 0), uimmD);
+      case 2: return cput(out, o, pack(OP_LW, rdp, rs1p, 0), uimmW);
+      case 3: return cput(out, o, pack(OP_LD, rdp, rs1p, 0), uimmD);
+      case 4: return illegal(out, o, h);
+      case 5: return cput(out, o, pack(OP_FSD, X_SINK, rs1p, rdp), uimmD);
+      case 6: return cput(out, o, pack(OP_SW, X_SINK, rs1p, rdp), uimmW);
+      default: return cput(out, o, pack(OP_SD, X_SINK, rs1p, rdp), uimmD);
     }
   }
   if (q === 1) {
@@ -308,13 +232,8 @@ export function decode16(h: number, out: Int32Array, o: number): void {
         if (r1 === 2) {
           // C.ADDI16SP: nzimm[9] = 12, nzimm[4|6|8:7|5] = 6:2
           const imm =
-            (((b12 << 9) |
-              (((h >>> 6) & 1) << 4) |
-              (((h >>> 5) & 1) << 6) |
-              (((h >>> 3) & 3) << 7) |
-              (((h >>> 2) & 1) << 5)) <<
-              22) >>
-            22;
+            ((b12 << 9) | (((h >>> 6) & 1) << 4) | (((h >>> 5) & 1) << 6) | (((h >>> 3) & 3) << 7) |
+              (((h >>> 2) & 1) << 5)) << 22 >> 22;
           if (imm === 0) return illegal(out, o, h);
           return cput(out, o, pack(OP_ADDI, 2 << 1, 2 << 1, 0), imm);
         }
@@ -340,28 +259,16 @@ export function decode16(h: number, out: Int32Array, o: number): void {
       case 5: {
         // C.J: imm[11|4|9:8|10|6|7|3:1|5] = bits 12:2
         const imm =
-          (((b12 << 11) |
-            (((h >>> 11) & 1) << 4) |
-            (((h >>> 9) & 3) << 8) |
-            (((h >>> 8) & 1) << 10) |
-            (((h >>> 7) & 1) << 6) |
-            (((h >>> 6) & 1) << 7) |
-            (((h >>> 3) & 7) << 1) |
-            (((h >>> 2) & 1) << 5)) <<
-            20) >>
-          20;
+          ((b12 << 11) | (((h >>> 11) & 1) << 4) | (((h >>> 9) & 3) << 8) | (((h >>> 8) & 1) << 10) |
+            (((h >>> 7) & 1) << 6) | (((h >>> 6) & 1) << 7) | (((h >>> 3) & 7) << 1) | (((h >>> 2) & 1) << 5)) <<
+          20 >> 20;
         return cput(out, o, pack(OP_J, X_SINK, 0, 0), imm);
       }
       default: {
         // C.BEQZ / C.BNEZ: imm[8|4:3] = 12:10, imm[7:6|2:1|5] = 6:2
         const imm =
-          (((b12 << 8) |
-            (((h >>> 10) & 3) << 3) |
-            (((h >>> 5) & 3) << 6) |
-            (((h >>> 3) & 3) << 1) |
-            (((h >>> 2) & 1) << 5)) <<
-            23) >>
-          23;
+          ((b12 << 8) | (((h >>> 10) & 3) << 3) | (((h >>> 5) & 3) << 6) | (((h >>> 3) & 3) << 1) |
+            (((h >>> 2) & 1) << 5)) << 23 >> 23;
         return cput(out, o, pack(f3 === 6 ? OP_BEQ : OP_BNE, X_SINK, rs1p, 0), imm);
       }
     }

@@ -10,33 +10,22 @@
 const TWO32 = 4294967296;
 
 // Quotient and remainder of udiv64, in module variables (no allocation per instruction).
-let qLo = 0,
-  qHi = 0,
-  rLo = 0,
-  rHi = 0;
+let qLo = 0, qHi = 0, rLo = 0, rHi = 0;
 
 /** Unsigned (n1:n0) / (d1:d0), divisor non-zero. Halves are treated as uint32. */
 function udiv64(n0: number, n1: number, d0: number, d1: number): void {
-  n0 >>>= 0;
-  n1 >>>= 0;
-  d0 >>>= 0;
-  d1 >>>= 0;
+  n0 >>>= 0; n1 >>>= 0; d0 >>>= 0; d1 >>>= 0;
   if (n1 < 0x200000 && d1 < 0x200000) {
     const n = n1 * TWO32 + n0;
     const d = d1 * TWO32 + d0;
     const q = Math.floor(n / d);
     const r = n - q * d;
-    qLo = q | 0;
-    qHi = Math.floor(q / TWO32) | 0;
-    rLo = r | 0;
-    rHi = Math.floor(r / TWO32) | 0;
+    qLo = q | 0; qHi = Math.floor(q / TWO32) | 0;
+    rLo = r | 0; rHi = Math.floor(r / TWO32) | 0;
     return;
   }
   // Shift-subtract long division, one quotient bit per step.
-  let q0 = 0,
-    q1 = 0,
-    r0 = 0,
-    r1 = 0;
+  let q0 = 0, q1 = 0, r0 = 0, r1 = 0;
   for (let i = 63; i >= 0; i--) {
     // r = (r << 1) | bit i of n
     r1 = ((r1 << 1) | (r0 >>> 31)) >>> 0;
@@ -50,18 +39,12 @@ function udiv64(n0: number, n1: number, d0: number, d1: number): void {
       else q0 |= 1 << i;
     }
   }
-  qLo = q0 | 0;
-  qHi = q1 | 0;
-  rLo = r0 | 0;
-  rHi = r1 | 0;
+  qLo = q0 | 0; qHi = q1 | 0; rLo = r0 | 0; rHi = r1 | 0;
 }
 
 /** DIVU and REMU. */
 export function divu64(x: Int32Array, rd: number, rs1: number, rs2: number, rem: boolean): void {
-  const a0 = x[rs1]!,
-    a1 = x[rs1 + 1]!,
-    b0 = x[rs2]!,
-    b1 = x[rs2 + 1]!;
+  const a0 = x[rs1]!, a1 = x[rs1 + 1]!, b0 = x[rs2]!, b1 = x[rs2 + 1]!;
   if (b0 === 0 && b1 === 0) {
     x[rd] = rem ? a0 : -1;
     x[rd + 1] = rem ? a1 : -1;
@@ -74,10 +57,7 @@ export function divu64(x: Int32Array, rd: number, rs1: number, rs2: number, rem:
 
 /** DIV and REM (signed; quotient rounds toward zero, remainder has the dividend's sign). */
 export function div64(x: Int32Array, rd: number, rs1: number, rs2: number, rem: boolean): void {
-  let a0 = x[rs1]!,
-    a1 = x[rs1 + 1]!,
-    b0 = x[rs2]!,
-    b1 = x[rs2 + 1]!;
+  let a0 = x[rs1]!, a1 = x[rs1 + 1]!, b0 = x[rs2]!, b1 = x[rs2 + 1]!;
   if (b0 === 0 && b1 === 0) {
     x[rd] = rem ? a0 : -1;
     x[rd + 1] = rem ? a1 : -1;
@@ -89,48 +69,28 @@ export function div64(x: Int32Array, rd: number, rs1: number, rs2: number, rem: 
     x[rd + 1] = rem ? 0 : a1;
     return;
   }
-  const negA = a1 < 0,
-    negB = b1 < 0;
-  if (negA) {
-    a0 = -a0 | 0;
-    a1 = (~a1 + (a0 === 0 ? 1 : 0)) | 0;
-  }
-  if (negB) {
-    b0 = -b0 | 0;
-    b1 = (~b1 + (b0 === 0 ? 1 : 0)) | 0;
-  }
+  const negA = a1 < 0, negB = b1 < 0;
+  if (negA) { a0 = -a0 | 0; a1 = (~a1 + (a0 === 0 ? 1 : 0)) | 0; }
+  if (negB) { b0 = -b0 | 0; b1 = (~b1 + (b0 === 0 ? 1 : 0)) | 0; }
   udiv64(a0, a1, b0, b1);
   let lo: number, hi: number, neg: boolean;
-  if (rem) {
-    lo = rLo;
-    hi = rHi;
-    neg = negA;
-  } else {
-    lo = qLo;
-    hi = qHi;
-    neg = negA !== negB;
-  }
-  if (neg) {
-    lo = -lo | 0;
-    hi = (~hi + (lo === 0 ? 1 : 0)) | 0;
-  }
+  if (rem) { lo = rLo; hi = rHi; neg = negA; } else { lo = qLo; hi = qHi; neg = negA !== negB; }
+  if (neg) { lo = -lo | 0; hi = (~hi + (lo === 0 ? 1 : 0)) | 0; }
   x[rd] = lo;
   x[rd + 1] = hi;
 }
 
 /** DIVW, DIVUW, REMW, REMUW: 32-bit operands, 32-bit result sign-extended. */
 export function divw(x: Int32Array, rd: number, rs1: number, rs2: number, signed: boolean, rem: boolean): void {
-  const a = x[rs1]!,
-    b = x[rs2]!;
+  const a = x[rs1]!, b = x[rs2]!;
   let r: number;
   if (b === 0) r = rem ? a : -1;
   else if (signed) {
     if (a === (0x80000000 | 0) && b === -1) r = rem ? 0 : a;
-    else r = rem ? (a % b) | 0 : (a / b) | 0;
+    else r = rem ? a % b | 0 : (a / b) | 0;
   } else {
-    const ua = a >>> 0,
-      ub = b >>> 0;
-    r = rem ? (ua % ub) | 0 : Math.floor(ua / ub) | 0;
+    const ua = a >>> 0, ub = b >>> 0;
+    r = rem ? ua % ub | 0 : Math.floor(ua / ub) | 0;
   }
   x[rd] = r;
   x[rd + 1] = r >> 31;

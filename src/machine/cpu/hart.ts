@@ -30,19 +30,7 @@ import { execCsr } from './csr.js';
 import { execAmo } from './amo.js';
 import { execFp } from './fpu.js';
 import {
-  OP_FLW,
-  OP_FSD,
-  OP_FSW,
-  OP_LB,
-  OP_LBU,
-  OP_LD,
-  OP_LH,
-  OP_LHU,
-  OP_LW,
-  OP_LWU,
-  OP_SB,
-  OP_SH,
-  OP_SW,
+  OP_FLW, OP_FSD, OP_FSW, OP_LB, OP_LBU, OP_LD, OP_LH, OP_LHU, OP_LW, OP_LWU, OP_SB, OP_SH, OP_SW,
 } from './ops.js';
 
 const TWO32 = 4294967296;
@@ -67,22 +55,10 @@ export interface HartContext {
 /** Access size in bytes of the load/store ops. */
 function accessSize(op: number): number {
   switch (op) {
-    case OP_LB:
-    case OP_LBU:
-    case OP_SB:
-      return 1;
-    case OP_LH:
-    case OP_LHU:
-    case OP_SH:
-      return 2;
-    case OP_LW:
-    case OP_LWU:
-    case OP_SW:
-    case OP_FLW:
-    case OP_FSW:
-      return 4;
-    default:
-      return 8;
+    case OP_LB: case OP_LBU: case OP_SB: return 1;
+    case OP_LH: case OP_LHU: case OP_SH: return 2;
+    case OP_LW: case OP_LWU: case OP_SW: case OP_FLW: case OP_FSW: return 4;
+    default: return 8;
   }
 }
 
@@ -261,8 +237,7 @@ export class Hart {
       const rs2 = (d >>> 22) & 127;
       n++;
       switch (d & 255) {
-        case 1: {
-          // OP_ADDI
+        case 1: { // OP_ADDI
           const a = x[rs1]!;
           const ah = x[rs1 + 1]!;
           const lo = (a + imm) | 0;
@@ -276,47 +251,36 @@ export class Hart {
           x[rd + 1] = imm >> 31;
           o = no;
           continue;
-        case 3: {
-          // OP_MV
+        case 3: { // OP_MV
           const hi = x[rs1 + 1]!;
           x[rd] = x[rs1]!;
           x[rd + 1] = hi;
           o = no;
           continue;
         }
-        case 4: {
-          // OP_ADD
-          const a = x[rs1]!,
-            ah = x[rs1 + 1]!,
-            b = x[rs2]!,
-            bh = x[rs2 + 1]!;
+        case 4: { // OP_ADD
+          const a = x[rs1]!, ah = x[rs1 + 1]!, b = x[rs2]!, bh = x[rs2 + 1]!;
           const lo = (a + b) | 0;
           x[rd + 1] = (ah + bh + (lo >>> 0 < a >>> 0 ? 1 : 0)) | 0;
           x[rd] = lo;
           o = no;
           continue;
         }
-        case 5: {
-          // OP_SUB
-          const a = x[rs1]!,
-            ah = x[rs1 + 1]!,
-            b = x[rs2]!,
-            bh = x[rs2 + 1]!;
+        case 5: { // OP_SUB
+          const a = x[rs1]!, ah = x[rs1 + 1]!, b = x[rs2]!, bh = x[rs2 + 1]!;
           x[rd + 1] = (ah - bh - (a >>> 0 < b >>> 0 ? 1 : 0)) | 0;
           x[rd] = (a - b) | 0;
           o = no;
           continue;
         }
-        case 6: {
-          // OP_AUIPC
+        case 6: { // OP_AUIPC
           const v = pageBase + o + imm;
           x[rd] = v | 0;
           x[rd + 1] = Math.floor(v / TWO32) | 0;
           o = no;
           continue;
         }
-        case 7: {
-          // OP_JAL
+        case 7: { // OP_JAL
           const ret = pageBase + no;
           x[rd] = ret | 0;
           x[rd + 1] = (ret / TWO32) | 0;
@@ -326,8 +290,7 @@ export class Hart {
         case 8: // OP_J
           o += imm;
           continue;
-        case 9: {
-          // OP_JALR
+        case 9: { // OP_JALR
           const a = x[rs1]!;
           const s = (a + imm) | 0;
           const hi = (x[rs1 + 1]! + (imm >> 31) + (s >>> 0 < a >>> 0 ? 1 : 0)) | 0;
@@ -350,37 +313,28 @@ export class Hart {
         case 11: // OP_BNE
           o = x[rs1] !== x[rs2] || x[rs1 + 1] !== x[rs2 + 1] ? o + imm : no;
           continue;
-        case 12: {
-          // OP_BLT
-          const ah = x[rs1 + 1]!,
-            bh = x[rs2 + 1]!;
+        case 12: { // OP_BLT
+          const ah = x[rs1 + 1]!, bh = x[rs2 + 1]!;
           o = ah < bh || (ah === bh && x[rs1]! >>> 0 < x[rs2]! >>> 0) ? o + imm : no;
           continue;
         }
-        case 13: {
-          // OP_BGE
-          const ah = x[rs1 + 1]!,
-            bh = x[rs2 + 1]!;
+        case 13: { // OP_BGE
+          const ah = x[rs1 + 1]!, bh = x[rs2 + 1]!;
           o = ah < bh || (ah === bh && x[rs1]! >>> 0 < x[rs2]! >>> 0) ? no : o + imm;
           continue;
         }
-        case 14: {
-          // OP_BLTU
-          const ah = x[rs1 + 1]! >>> 0,
-            bh = x[rs2 + 1]! >>> 0;
+        case 14: { // OP_BLTU
+          const ah = x[rs1 + 1]! >>> 0, bh = x[rs2 + 1]! >>> 0;
           o = ah < bh || (ah === bh && x[rs1]! >>> 0 < x[rs2]! >>> 0) ? o + imm : no;
           continue;
         }
-        case 15: {
-          // OP_BGEU
-          const ah = x[rs1 + 1]! >>> 0,
-            bh = x[rs2 + 1]! >>> 0;
+        case 15: { // OP_BGEU
+          const ah = x[rs1 + 1]! >>> 0, bh = x[rs2 + 1]! >>> 0;
           o = ah < bh || (ah === bh && x[rs1]! >>> 0 < x[rs2]! >>> 0) ? no : o + imm;
           continue;
         }
         case 16: // OP_LB
-        case 20: {
-          // OP_LBU
+        case 20: { // OP_LBU
           const b = x[rs1]!;
           const lo = (b + imm) | 0;
           const hi = (x[rs1 + 1]! + (imm >> 31) + (lo >>> 0 < b >>> 0 ? 1 : 0)) | 0;
@@ -409,8 +363,7 @@ export class Hart {
           break loop;
         }
         case 17: // OP_LH
-        case 21: {
-          // OP_LHU
+        case 21: { // OP_LHU
           const b = x[rs1]!;
           const lo = (b + imm) | 0;
           const hi = (x[rs1 + 1]! + (imm >> 31) + (lo >>> 0 < b >>> 0 ? 1 : 0)) | 0;
@@ -439,8 +392,7 @@ export class Hart {
           break loop;
         }
         case 18: // OP_LW
-        case 22: {
-          // OP_LWU
+        case 22: { // OP_LWU
           const b = x[rs1]!;
           const lo = (b + imm) | 0;
           const hi = (x[rs1 + 1]! + (imm >> 31) + (lo >>> 0 < b >>> 0 ? 1 : 0)) | 0;
@@ -463,8 +415,7 @@ export class Hart {
           trap = t;
           break loop;
         }
-        case 19: {
-          // OP_LD
+        case 19: { // OP_LD
           const b = x[rs1]!;
           const lo = (b + imm) | 0;
           const hi = (x[rs1 + 1]! + (imm >> 31) + (lo >>> 0 < b >>> 0 ? 1 : 0)) | 0;
@@ -487,8 +438,7 @@ export class Hart {
           trap = t;
           break loop;
         }
-        case 23: {
-          // OP_SB
+        case 23: { // OP_SB
           const b = x[rs1]!;
           const lo = (b + imm) | 0;
           const hi = (x[rs1 + 1]! + (imm >> 31) + (lo >>> 0 < b >>> 0 ? 1 : 0)) | 0;
@@ -511,8 +461,7 @@ export class Hart {
           trap = t;
           break loop;
         }
-        case 24: {
-          // OP_SH
+        case 24: { // OP_SH
           const b = x[rs1]!;
           const lo = (b + imm) | 0;
           const hi = (x[rs1 + 1]! + (imm >> 31) + (lo >>> 0 < b >>> 0 ? 1 : 0)) | 0;
@@ -534,8 +483,7 @@ export class Hart {
           trap = t;
           break loop;
         }
-        case 25: {
-          // OP_SW
+        case 25: { // OP_SW
           const b = x[rs1]!;
           const lo = (b + imm) | 0;
           const hi = (x[rs1 + 1]! + (imm >> 31) + (lo >>> 0 < b >>> 0 ? 1 : 0)) | 0;
@@ -557,8 +505,7 @@ export class Hart {
           trap = t;
           break loop;
         }
-        case 26: {
-          // OP_SD
+        case 26: { // OP_SD
           const b = x[rs1]!;
           const lo = (b + imm) | 0;
           const hi = (x[rs1 + 1]! + (imm >> 31) + (lo >>> 0 < b >>> 0 ? 1 : 0)) | 0;
@@ -582,19 +529,15 @@ export class Hart {
           trap = t;
           break loop;
         }
-        case 27: {
-          // OP_SLTI
-          const ah = x[rs1 + 1]!,
-            bh = imm >> 31;
+        case 27: { // OP_SLTI
+          const ah = x[rs1 + 1]!, bh = imm >> 31;
           x[rd] = ah < bh || (ah === bh && x[rs1]! >>> 0 < imm >>> 0) ? 1 : 0;
           x[rd + 1] = 0;
           o = no;
           continue;
         }
-        case 28: {
-          // OP_SLTIU
-          const ah = x[rs1 + 1]! >>> 0,
-            bh = (imm >> 31) >>> 0;
+        case 28: { // OP_SLTIU
+          const ah = x[rs1 + 1]! >>> 0, bh = (imm >> 31) >>> 0;
           x[rd] = ah < bh || (ah === bh && x[rs1]! >>> 0 < imm >>> 0) ? 1 : 0;
           x[rd + 1] = 0;
           o = no;
@@ -615,10 +558,8 @@ export class Hart {
           x[rd] = x[rs1]! & imm;
           o = no;
           continue;
-        case 32: {
-          // OP_SLLI
-          const a = x[rs1]!,
-            ah = x[rs1 + 1]!;
+        case 32: { // OP_SLLI
+          const a = x[rs1]!, ah = x[rs1 + 1]!;
           if (imm === 0) {
             x[rd] = a;
             x[rd + 1] = ah;
@@ -632,10 +573,8 @@ export class Hart {
           o = no;
           continue;
         }
-        case 33: {
-          // OP_SRLI
-          const a = x[rs1]!,
-            ah = x[rs1 + 1]!;
+        case 33: { // OP_SRLI
+          const a = x[rs1]!, ah = x[rs1 + 1]!;
           if (imm === 0) {
             x[rd] = a;
             x[rd + 1] = ah;
@@ -649,10 +588,8 @@ export class Hart {
           o = no;
           continue;
         }
-        case 34: {
-          // OP_SRAI
-          const a = x[rs1]!,
-            ah = x[rs1 + 1]!;
+        case 34: { // OP_SRAI
+          const a = x[rs1]!, ah = x[rs1 + 1]!;
           if (imm === 0) {
             x[rd] = a;
             x[rd + 1] = ah;
@@ -666,43 +603,37 @@ export class Hart {
           o = no;
           continue;
         }
-        case 35: {
-          // OP_ADDIW
+        case 35: { // OP_ADDIW
           const r = (x[rs1]! + imm) | 0;
           x[rd] = r;
           x[rd + 1] = r >> 31;
           o = no;
           continue;
         }
-        case 36: {
-          // OP_SLLIW
+        case 36: { // OP_SLLIW
           const r = x[rs1]! << imm;
           x[rd] = r;
           x[rd + 1] = r >> 31;
           o = no;
           continue;
         }
-        case 37: {
-          // OP_SRLIW
+        case 37: { // OP_SRLIW
           const r = (x[rs1]! >>> imm) | 0;
           x[rd] = r;
           x[rd + 1] = r >> 31;
           o = no;
           continue;
         }
-        case 38: {
-          // OP_SRAIW
+        case 38: { // OP_SRAIW
           const r = x[rs1]! >> imm;
           x[rd] = r;
           x[rd + 1] = r >> 31;
           o = no;
           continue;
         }
-        case 39: {
-          // OP_SLL
+        case 39: { // OP_SLL
           const s = x[rs2]! & 63;
-          const a = x[rs1]!,
-            ah = x[rs1 + 1]!;
+          const a = x[rs1]!, ah = x[rs1 + 1]!;
           if (s === 0) {
             x[rd] = a;
             x[rd + 1] = ah;
@@ -716,37 +647,30 @@ export class Hart {
           o = no;
           continue;
         }
-        case 40: {
-          // OP_SLT
-          const ah = x[rs1 + 1]!,
-            bh = x[rs2 + 1]!;
+        case 40: { // OP_SLT
+          const ah = x[rs1 + 1]!, bh = x[rs2 + 1]!;
           x[rd] = ah < bh || (ah === bh && x[rs1]! >>> 0 < x[rs2]! >>> 0) ? 1 : 0;
           x[rd + 1] = 0;
           o = no;
           continue;
         }
-        case 41: {
-          // OP_SLTU
-          const ah = x[rs1 + 1]! >>> 0,
-            bh = x[rs2 + 1]! >>> 0;
+        case 41: { // OP_SLTU
+          const ah = x[rs1 + 1]! >>> 0, bh = x[rs2 + 1]! >>> 0;
           x[rd] = ah < bh || (ah === bh && x[rs1]! >>> 0 < x[rs2]! >>> 0) ? 1 : 0;
           x[rd + 1] = 0;
           o = no;
           continue;
         }
-        case 42: {
-          // OP_XOR
+        case 42: { // OP_XOR
           const hi = x[rs1 + 1]! ^ x[rs2 + 1]!;
           x[rd] = x[rs1]! ^ x[rs2]!;
           x[rd + 1] = hi;
           o = no;
           continue;
         }
-        case 43: {
-          // OP_SRL
+        case 43: { // OP_SRL
           const s = x[rs2]! & 63;
-          const a = x[rs1]!,
-            ah = x[rs1 + 1]!;
+          const a = x[rs1]!, ah = x[rs1 + 1]!;
           if (s === 0) {
             x[rd] = a;
             x[rd + 1] = ah;
@@ -760,11 +684,9 @@ export class Hart {
           o = no;
           continue;
         }
-        case 44: {
-          // OP_SRA
+        case 44: { // OP_SRA
           const s = x[rs2]! & 63;
-          const a = x[rs1]!,
-            ah = x[rs1 + 1]!;
+          const a = x[rs1]!, ah = x[rs1 + 1]!;
           if (s === 0) {
             x[rd] = a;
             x[rd + 1] = ah;
@@ -778,56 +700,49 @@ export class Hart {
           o = no;
           continue;
         }
-        case 45: {
-          // OP_OR
+        case 45: { // OP_OR
           const hi = x[rs1 + 1]! | x[rs2 + 1]!;
           x[rd] = x[rs1]! | x[rs2]!;
           x[rd + 1] = hi;
           o = no;
           continue;
         }
-        case 46: {
-          // OP_AND
+        case 46: { // OP_AND
           const hi = x[rs1 + 1]! & x[rs2 + 1]!;
           x[rd] = x[rs1]! & x[rs2]!;
           x[rd + 1] = hi;
           o = no;
           continue;
         }
-        case 47: {
-          // OP_ADDW
+        case 47: { // OP_ADDW
           const r = (x[rs1]! + x[rs2]!) | 0;
           x[rd] = r;
           x[rd + 1] = r >> 31;
           o = no;
           continue;
         }
-        case 48: {
-          // OP_SUBW
+        case 48: { // OP_SUBW
           const r = (x[rs1]! - x[rs2]!) | 0;
           x[rd] = r;
           x[rd + 1] = r >> 31;
           o = no;
           continue;
         }
-        case 49: {
-          // OP_SLLW
+        case 49: { // OP_SLLW
           const r = x[rs1]! << (x[rs2]! & 31);
           x[rd] = r;
           x[rd + 1] = r >> 31;
           o = no;
           continue;
         }
-        case 50: {
-          // OP_SRLW
+        case 50: { // OP_SRLW
           const r = (x[rs1]! >>> (x[rs2]! & 31)) | 0;
           x[rd] = r;
           x[rd + 1] = r >> 31;
           o = no;
           continue;
         }
-        case 51: {
-          // OP_SRAW
+        case 51: { // OP_SRAW
           const r = x[rs1]! >> (x[rs2]! & 31);
           x[rd] = r;
           x[rd + 1] = r >> 31;
@@ -866,8 +781,7 @@ export class Hart {
           divu64(x, rd, rs1, rs2, true);
           o = no;
           continue;
-        case 60: {
-          // OP_MULW
+        case 60: { // OP_MULW
           const r = Math.imul(x[rs1]!, x[rs2]!);
           x[rd] = r;
           x[rd + 1] = r >> 31;
@@ -891,8 +805,7 @@ export class Hart {
           o = no;
           continue;
         case 65: // OP_FLW
-        case 66: {
-          // OP_FLD
+        case 66: { // OP_FLD
           const b = x[rs1]!;
           const lo = (b + imm) | 0;
           const hi = (x[rs1 + 1]! + (imm >> 31) + (lo >>> 0 < b >>> 0 ? 1 : 0)) | 0;
@@ -905,8 +818,7 @@ export class Hart {
           break loop;
         }
         case 67: // OP_FSW
-        case 68: {
-          // OP_FSD
+        case 68: { // OP_FSD
           const b = x[rs1]!;
           const lo = (b + imm) | 0;
           const hi = (x[rs1 + 1]! + (imm >> 31) + (lo >>> 0 < b >>> 0 ? 1 : 0)) | 0;
@@ -944,8 +856,7 @@ export class Hart {
         case 72: // OP_EBREAK
           trap = raise(this, Trap.BREAKPOINT, 0);
           break loop;
-        case 73: {
-          // OP_CSR
+        case 73: { // OP_CSR
           const t = execCsr(this, d, imm, n);
           if (t < 0) {
             o = no;
@@ -954,8 +865,7 @@ export class Hart {
           trap = t;
           break loop;
         }
-        case 74: {
-          // OP_AMO
+        case 74: { // OP_AMO
           const t = execAmo(this, d, imm);
           if (t < 0) {
             pc = pageBase + no;
@@ -1162,42 +1072,15 @@ export class Hart {
     }
     const x = this.x;
     switch (op) {
-      case OP_LB:
-        x[rd] = (v0 << 24) >> 24;
-        x[rd + 1] = (v0 << 24) >> 31;
-        break;
-      case OP_LBU:
-        x[rd] = v0;
-        x[rd + 1] = 0;
-        break;
-      case OP_LH:
-        x[rd] = (v0 << 16) >> 16;
-        x[rd + 1] = (v0 << 16) >> 31;
-        break;
-      case OP_LHU:
-        x[rd] = v0;
-        x[rd + 1] = 0;
-        break;
-      case OP_LW:
-        x[rd] = v0;
-        x[rd + 1] = v0 >> 31;
-        break;
-      case OP_LWU:
-        x[rd] = v0;
-        x[rd + 1] = 0;
-        break;
-      case OP_LD:
-        x[rd] = v0;
-        x[rd + 1] = v1;
-        break;
-      case OP_FLW:
-        this.fRaw[rd] = v0;
-        this.fRaw[rd + 1] = -1;
-        break; // NaN-boxed single
-      default:
-        this.fRaw[rd] = v0;
-        this.fRaw[rd + 1] = v1;
-        break; // OP_FLD
+      case OP_LB: x[rd] = (v0 << 24) >> 24; x[rd + 1] = (v0 << 24) >> 31; break;
+      case OP_LBU: x[rd] = v0; x[rd + 1] = 0; break;
+      case OP_LH: x[rd] = (v0 << 16) >> 16; x[rd + 1] = (v0 << 16) >> 31; break;
+      case OP_LHU: x[rd] = v0; x[rd + 1] = 0; break;
+      case OP_LW: x[rd] = v0; x[rd + 1] = v0 >> 31; break;
+      case OP_LWU: x[rd] = v0; x[rd + 1] = 0; break;
+      case OP_LD: x[rd] = v0; x[rd + 1] = v1; break;
+      case OP_FLW: this.fRaw[rd] = v0; this.fRaw[rd + 1] = -1; break; // NaN-boxed single
+      default: this.fRaw[rd] = v0; this.fRaw[rd + 1] = v1; break; // OP_FLD
     }
     return -1;
   }

@@ -24,10 +24,7 @@ export function mulhu32(a: number, b: number): number {
 
 /** MUL: the low 64 bits of rs1 * rs2. */
 export function mul64(x: Int32Array, rd: number, rs1: number, rs2: number): void {
-  const a0 = x[rs1]!,
-    a1 = x[rs1 + 1]!,
-    b0 = x[rs2]!,
-    b1 = x[rs2 + 1]!;
+  const a0 = x[rs1]!, a1 = x[rs1 + 1]!, b0 = x[rs2]!, b1 = x[rs2 + 1]!;
   // Both operands sign-extended 32-bit and the product small: one exact double multiply.
   if (a1 === a0 >> 31 && b1 === b0 >> 31) {
     const p = a0 * b0;
@@ -49,18 +46,12 @@ let resHi = 0;
 
 /** High 64 bits of the unsigned 128-bit product (a1:a0) * (b1:b0); result in resLo/resHi. */
 function mulhu64u(a0: number, a1: number, b0: number, b1: number): void {
-  a0 >>>= 0;
-  a1 >>>= 0;
-  b0 >>>= 0;
-  b1 >>>= 0;
+  a0 >>>= 0; a1 >>>= 0; b0 >>>= 0; b1 >>>= 0;
   // 128-bit product = p00 + (p01 + p10) << 32 + p11 << 64, each pXY a 64-bit partial product.
   const h00 = mulhu32(a0, b0);
-  const l01 = Math.imul(a0, b1) >>> 0,
-    h01 = mulhu32(a0, b1);
-  const l10 = Math.imul(a1, b0) >>> 0,
-    h10 = mulhu32(a1, b0);
-  const l11 = Math.imul(a1, b1) >>> 0,
-    h11 = mulhu32(a1, b1);
+  const l01 = Math.imul(a0, b1) >>> 0, h01 = mulhu32(a0, b1);
+  const l10 = Math.imul(a1, b0) >>> 0, h10 = mulhu32(a1, b0);
+  const l11 = Math.imul(a1, b1) >>> 0, h11 = mulhu32(a1, b1);
   const c1 = Math.floor((h00 + l01 + l10) / TWO32); // carry out of bits 32..63
   const s2 = l11 + h01 + h10 + c1; // bits 64..95 plus carry, < 2^34
   resLo = s2 | 0;
@@ -69,10 +60,7 @@ function mulhu64u(a0: number, a1: number, b0: number, b1: number): void {
 
 /** MULHU: high 64 bits of unsigned rs1 * unsigned rs2. */
 export function mulhu64(x: Int32Array, rd: number, rs1: number, rs2: number): void {
-  const a0 = x[rs1]!,
-    a1 = x[rs1 + 1]!,
-    b0 = x[rs2]!,
-    b1 = x[rs2 + 1]!;
+  const a0 = x[rs1]!, a1 = x[rs1 + 1]!, b0 = x[rs2]!, b1 = x[rs2 + 1]!;
   mulhu64u(a0, a1, b0, b1);
   x[rd] = resLo;
   x[rd + 1] = resHi;
@@ -91,10 +79,7 @@ function subRes(b0: number, b1: number): void {
  * - (a < 0 ? b : 0) - (b < 0 ? a : 0), modulo 2^64.
  */
 export function mulh64(x: Int32Array, rd: number, rs1: number, rs2: number): void {
-  const a0 = x[rs1]!,
-    a1 = x[rs1 + 1]!,
-    b0 = x[rs2]!,
-    b1 = x[rs2 + 1]!;
+  const a0 = x[rs1]!, a1 = x[rs1 + 1]!, b0 = x[rs2]!, b1 = x[rs2 + 1]!;
   mulhu64u(a0, a1, b0, b1);
   if (a1 < 0) subRes(b0, b1);
   if (b1 < 0) subRes(a0, a1);
@@ -104,10 +89,7 @@ export function mulh64(x: Int32Array, rd: number, rs1: number, rs2: number): voi
 
 /** MULHSU: high 64 bits of signed rs1 * unsigned rs2. */
 export function mulhsu64(x: Int32Array, rd: number, rs1: number, rs2: number): void {
-  const a0 = x[rs1]!,
-    a1 = x[rs1 + 1]!,
-    b0 = x[rs2]!,
-    b1 = x[rs2 + 1]!;
+  const a0 = x[rs1]!, a1 = x[rs1 + 1]!, b0 = x[rs2]!, b1 = x[rs2 + 1]!;
   mulhu64u(a0, a1, b0, b1);
   if (a1 < 0) subRes(b0, b1);
   x[rd] = resLo;
