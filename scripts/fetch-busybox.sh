@@ -3,7 +3,7 @@
 # the binary `labvisor image build` puts into the default root image. No cross compiler needed, so a newcomer
 # can build an image without running the whole `npm run guest`.
 #
-# The same private apt setup as scripts/build-guest.sh (the fetch_busybox part is a copy of it): its own
+# The private apt setup (scripts/build-guest.sh runs this script for its busybox): its own
 # sources.list, state and cache under build/apt/, APT::Architecture riscv64, and the Debian mirror the host
 # already uses, so the host's apt configuration is never touched. Idempotent: an existing binary is kept.
 #

@@ -40,6 +40,14 @@ import type {
 } from './protocol/messages.js';
 import { signalDescription } from './kernel/signal/signum.js';
 
+/**
+ * The machine worker's entry: the compiled worker when this file runs from dist/ (npm run
+ * build), else the bootstrap that registers tsx to load the TypeScript sources.
+ */
+const MACHINE_WORKER = import.meta.url.endsWith('.ts')
+  ? new URL('./worker/bootstrap.mjs', import.meta.url)
+  : new URL('./worker/machine-worker.js', import.meta.url);
+
 const USAGE = `usage: labvisor exec [--mem MiB] [--strace] [--debug] [-L DIR] PROG [ARGS...]
        labvisor run [--image NAME|FILE] [--name NAME] [--reset] [--mem MiB] [--cmdline STR] [-- CMD [ARGS...]]
        labvisor image build [--name NAME] [--size MiB] [--busybox FILE]
@@ -194,7 +202,7 @@ async function cmdExec(args: string[]): Promise<void> {
 /** Run the machine in a worker; resolves with the shell-style exit status. */
 function runMachine(cfg: ExecMachineConfig): Promise<number> {
   return new Promise((resolvePromise) => {
-    const worker = new Worker(new URL('./worker/bootstrap.mjs', import.meta.url), {
+    const worker = new Worker(MACHINE_WORKER, {
       workerData: cfg,
       transferList: [cfg.program.bytes.buffer as ArrayBuffer],
     });
@@ -462,7 +470,7 @@ let restoreTerminal: () => void = () => {};
 
 function runBootedMachine(cfg: RunMachineConfig, hint: boolean): Promise<number> {
   return new Promise((resolvePromise) => {
-    const worker = new Worker(new URL('./worker/bootstrap.mjs', import.meta.url), { workerData: cfg });
+    const worker = new Worker(MACHINE_WORKER, { workerData: cfg });
     const send = (m: HostToWorker, transfer?: ArrayBuffer[]): void => worker.postMessage(m, transfer ?? []);
     const stdin = process.stdin;
     const tty = stdin.isTTY === true;

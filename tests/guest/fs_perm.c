@@ -1,12 +1,15 @@
-// Permission rules against Linux as root: the exec rule (some x bit), setgid directories,
-// chown clearing set-id bits, umask, utimensat (UTIME_NOW/OMIT), faccessat flags.
+// Permission rules against Linux: generic_permission for an unprivileged child (setuid 65534),
+// search permission on every component, root's exec rule, sticky directories, setgid
+// directories, chown clearing set-id bits, chmod/utimensat ownership rules, faccessat.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +37,66 @@ static void put(const char *p, int mode) {
   write(fd, "data", 4);
   close(fd);
   chmod(p, mode);
+}
+
+static void as_nobody(void (*fn)(void)) {
+  fflush(stdout);
+  pid_t c = fork();
+  if (c == 0) {
+    gid_t g = 65534;
+    if (setgroups(1, &g) < 0 || setgid(65534) < 0 || setuid(65534) < 0) {
+      printf("drop privileges failed\n");
+      _exit(1);
+    }
+    fn();
+    fflush(stdout);
+    _exit(0);
+  }
+  waitpid(c, NULL, 0);
+}
+
+static void nobody_checks(void) {
+  SHOW("nobody: open 0600 file", open("priv", O_RDONLY));
+  SHOW("nobody: open 0644 file rdonly", open("pub", O_RDONLY));
+  SHOW("nobody: open 0644 file wronly", open("pub", O_WRONLY));
+  SHOW("nobody: open 0644 file O_TRUNC", open("pub", O_RDONLY | O_TRUNC));
+  SHOW("nobody: truncate 0644 file", truncate("pub", 0));
+  SHOW("nobody: stat through 0700 dir", access("closed/inner", F_OK));
+  SHOW("nobody: stat through 0711 dir", access("searchonly/inner", F_OK));
+  SHOW("nobody: open dir 0711 for listing", open("searchonly", O_RDONLY | O_DIRECTORY));
+  SHOW("nobody: create in 0755 dir", open("sub/new", O_CREAT | O_WRONLY, 0644));
+  SHOW("nobody: mkdir in 0755 dir", mkdir("sub/newdir", 0755));
+  SHOW("nobody: unlink in 0755 dir", unlink("sub/file"));
+  SHOW("nobody: chmod root's file", chmod("pub", 0777));
+  SHOW("nobody: chown root's file", chown("pub", 65534, 65534));
+  SHOW("nobody: utimensat now on 0644 file", utimensat(AT_FDCWD, "pub", NULL, 0));
+  SHOW("nobody: utimensat now on 0666 file", utimensat(AT_FDCWD, "world", NULL, 0));
+  struct timespec ts[2] = {{1, 0}, {2, 0}};
+  SHOW("nobody: utimensat explicit on 0666 file", utimensat(AT_FDCWD, "world", ts, 0));
+  struct timespec om[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
+  SHOW("nobody: utimensat OMIT/NOW on 0666 file", utimensat(AT_FDCWD, "world", om, 0));
+  SHOW("nobody: access X_OK 0755 file", access("exe", X_OK));
+  SHOW("nobody: access W_OK 0644 file", access("pub", W_OK));
+  SHOW("nobody: access R_OK 0644 file", access("pub", R_OK));
+  SHOW("nobody: mknod fifo in sticky dir", mknod("sticky/fifo", S_IFIFO | 0644, 0));
+  SHOW("nobody: mknod chr (no CAP_MKNOD)", mknod("sticky/chr", S_IFCHR | 0644, 0x103));
+  SHOW("nobody: unlink root's file in sticky dir", unlink("sticky/rootfile"));
+  SHOW("nobody: rename root's file in sticky dir", rename("sticky/rootfile", "sticky/mine"));
+  SHOW("nobody: create own file in sticky dir", open("sticky/own", O_CREAT | O_WRONLY, 0644));
+  SHOW("nobody: rename own file in sticky dir", rename("sticky/own", "sticky/own2"));
+  SHOW("nobody: unlink own file in sticky dir", unlink("sticky/own2"));
+  SHOW("nobody: chroot", chroot("sub"));
+  SHOW("nobody: create own file in world dir", open("worlddir/mine", O_CREAT | O_WRONLY, 04755));
+  mode_of("nobody: created file", "worlddir/mine");
+  SHOW("nobody: chmod own file g+s (not in group 0)", chmod("worlddir/mine", 02755));
+  mode_of("nobody: after chmod", "worlddir/mine");
+  SHOW("nobody: chown own file to other uid", chown("worlddir/mine", 0, -1));
+  SHOW("nobody: chown own file gid -1/-1", chown("worlddir/mine", -1, -1));
+  SHOW("nobody: utimensat explicit own file", utimensat(AT_FDCWD, "worlddir/mine", ts, 0));
+  SHOW("nobody: create in setgid dir", open("sgid/n", O_CREAT | O_WRONLY, 0644));
+  mode_of("nobody: file in setgid dir", "sgid/n");
+  unlink("sgid/n");
+  unlink("worlddir/mine");
 }
 
 int main(void) {
@@ -136,7 +199,20 @@ int main(void) {
     printf("%-46s %s\n", "chmod keeps mtime", st.st_mtime == m0 ? "yes" : "no");
   }
 
-  // The unprivileged half lives in tests/guest-wip/fs_perm_nobody.c until set*id(2) exist.
+  as_nobody(nobody_checks);
+
+  // faccessat with AT_EACCESS: effective ids (euid 65534, real uid 0).
+  fflush(stdout);
+  pid_t c = fork();
+  if (c == 0) {
+    setresuid(0, 65534, 0);
+    SHOW("euid nobody: faccessat R_OK priv", faccessat(AT_FDCWD, "priv", R_OK, 0));
+    SHOW("euid nobody: faccessat R_OK priv AT_EACCESS", faccessat(AT_FDCWD, "priv", R_OK, AT_EACCESS));
+    SHOW("euid nobody: open priv", open("priv", O_RDONLY));
+    fflush(stdout);
+    _exit(0);
+  }
+  waitpid(c, NULL, 0);
 
   // Clean up.
   const char *files[] = {"priv", "pub", "world", "exe", "noexec", "closed/inner", "searchonly/inner", "sub/file",

@@ -549,11 +549,17 @@ export function mountOptions(m: Mount): string {
   return mntOpts(m) + sbOpts(m.sb);
 }
 
-/** The mounts a task sees (its root's tree, mounts outside its root skipped as show_vfsmnt does). */
+/**
+ * The mounts a task sees (its root's tree, mounts outside its root skipped as show_vfsmnt does),
+ * in mount-id order: Linux 6.8+ keeps a namespace's mounts in an rbtree by their unique id, so
+ * /proc/mounts lists them in the order they were mounted.
+ */
 function visibleMounts(task: Task): Mount[] {
   let top = task.fs.root.mnt;
   while (top.parent !== top) top = top.parent;
-  return iterMounts(top).filter((m) => isReachable({ mnt: m, dentry: m.root }, task.fs.root));
+  return iterMounts(top)
+    .filter((m) => isReachable({ mnt: m, dentry: m.root }, task.fs.root))
+    .sort((a, b) => a.id - b.id);
 }
 
 /** /proc/mounts (show_vfsmnt): "source mountpoint type options 0 0". */

@@ -20,22 +20,17 @@ import type { CharStream } from '../../machine/dev/char-stream.js';
 import type { DiskBackend } from '../../machine/dev/disk.js';
 import type { ExitStatus } from './main.js';
 import { Kernel } from '../kernel.js';
-import { BuddyAllocator } from '../mm/page_alloc.js';
 import { FilesStruct } from '../fs/fdtable.js';
 import { filpOpen } from '../fs/open.js';
 import { AT_FDCWD, O_RDWR, S_IFCHR } from '../fs/uapi.js';
 import { makeDev } from '../fs/super.js';
-import { vfsCachesInit } from './vfs_init.js';
+import { earlyInit, vfsCachesInit } from './init_common.js';
 import { addDisk } from '../block/genhd.js';
 import { Task, makeCred, newTaskContext } from '../sched/task.js';
 import { runLoop, switchTo } from '../sched/core.js';
-import { buildSyscallTable } from '../syscall/table.js';
 import { doExecve } from '../exec/exec.js';
 import { UTS_RELEASE, UTS_VERSION } from '../sys/sys.js';
 import { RLIMIT_NPROC, RLIMIT_SIGPENDING } from '../sys/resource.js';
-import { wakeParent } from '../sched/exit.js';
-import { installFutexHooks } from '../futex/futex.js';
-import { installTimerHooks } from '../time/posix-timers.js';
 import { setConsoleLoglevel } from '../printk/printk.js';
 import { BOOT_KTHREADS, kthreadCreate, kthreaddStart } from '../kthread/kthread.js';
 import { hostPowerRequest, panic, stopMessage, type PowerRequest } from '../sys/reboot.js';
@@ -113,20 +108,7 @@ export async function bootMachine(p: DiskBootParams): Promise<ExitStatus> {
   kernel.log(`Kernel command line: ${cmdline.raw}`);
   if (cmdline.rdinit !== null) kernel.log(`rdinit=${cmdline.rdinit} ignored: this kernel has no initramfs`);
 
-  // trap_init: the system-call table.
-  kernel.syscalls = buildSyscallTable((m) => kernel.warn(m));
-  kernel.log(`syscall table: ${kernel.syscalls.filter(Boolean).length} system calls`);
-
-  // mm_init: every frame of RAM goes to the buddy allocator.
-  kernel.pageAlloc = new BuddyAllocator(p.mem, 0);
-  kernel.log(`Memory: ${(kernel.pageAlloc.nrFree() * 4) | 0}K/${(p.mem.size / 1024) | 0}K available`);
-
-  // sched_init + fork_init.
-  kernel.setMaxThreads(p.mem.size);
-  kernel.onChildStateChange = wakeParent;
-  installFutexHooks(kernel);
-  installTimerHooks();
-  kernel.log(`sched: CFS + RT classes, 1 CPU; pid_max ${kernel.pidMax}, threads-max ${kernel.maxThreads}`);
+  earlyInit(kernel, p.mem);
 
   // init_IRQ, softirq_init, init_timers, time_init: interrupts are the run loop's host events here.
   kernel.log('riscv-intc: 64 local interrupts mapped');

@@ -15,17 +15,12 @@ import type { Hart } from '../../machine/cpu/hart.js';
 import type { Clock } from '../../machine/dev/clock.js';
 import type { CharStream } from '../../machine/dev/char-stream.js';
 import { Kernel } from '../kernel.js';
-import { BuddyAllocator } from '../mm/page_alloc.js';
-import { vfsCachesInit } from './vfs_init.js';
+import { earlyInit, vfsCachesInit } from './init_common.js';
 import { Task, makeCred, newTaskContext } from '../sched/task.js';
 import { runLoop, switchTo } from '../sched/core.js';
-import { buildSyscallTable } from '../syscall/table.js';
 import { doExecve } from '../exec/exec.js';
 import { UTS_RELEASE, UTS_VERSION } from '../sys/sys.js';
 import { RLIMIT_NPROC, RLIMIT_SIGPENDING } from '../sys/resource.js';
-import { wakeParent } from '../sched/exit.js';
-import { installFutexHooks } from '../futex/futex.js';
-import { installTimerHooks } from '../time/posix-timers.js';
 import type { StopReason } from './boot_state.js';
 import { newBootState } from './boot_state.js';
 import { CONSOLE_LOGLEVEL_DEFAULT, parseCmdline } from './cmdline.js';
@@ -103,22 +98,7 @@ async function startKernelExec(p: BootParams): Promise<ExitStatus> {
   kernel.boot = newBootState(parseCmdline(''), CONSOLE_LOGLEVEL_DEFAULT, false);
   kernel.log(`Linux version ${UTS_RELEASE} (labvisor) ${UTS_VERSION}`);
 
-  // trap_init: the system-call table.
-  kernel.syscalls = buildSyscallTable((m) => kernel.warn(m));
-  kernel.log(`syscall table: ${kernel.syscalls.filter(Boolean).length} system calls`);
-
-  // mm_init: every frame of RAM goes to the buddy allocator (the kernel itself lives outside it).
-  kernel.pageAlloc = new BuddyAllocator(p.mem, 0);
-  kernel.log(`Memory: ${(kernel.pageAlloc.nrFree() * 4) | 0}K/${(p.mem.size / 1024) | 0}K available`);
-
-  // sched_init + fork_init: the run queue (stop, rt, fair, idle classes) exists with the
-  // kernel; set_max_threads() sizes threads-max from RAM, and RLIMIT_NPROC defaults to half.
-  kernel.setMaxThreads(p.mem.size);
-  kernel.onChildStateChange = wakeParent;
-  // futex_init: the exit path's CLONE_CHILD_CLEARTID wake and robust-list release.
-  installFutexHooks(kernel);
-  installTimerHooks();
-  kernel.log(`sched: CFS + RT classes, 1 CPU; pid_max ${kernel.pidMax}, threads-max ${kernel.maxThreads}`);
+  earlyInit(kernel, p.mem);
 
   // vfs_caches_init → mnt_init → init_rootfs: the in-memory root.
   vfsCachesInit(kernel, { clock: p.clock, hostLibDir: p.hostLibDir });
