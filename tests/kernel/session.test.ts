@@ -123,6 +123,16 @@ describe('a busybox session on a booted machine', () => {
     }
   });
 
+  it('/proc/1/sched shows the scheduler entity as kernel/sched/debug.c prints it', async () => {
+    const lines = (await sh('cat /proc/1/sched')).split('\n');
+    expect(lines[0]).toBe('init (1, #threads: 1)');
+    expect(lines[1]).toBe('-'.repeat(67));
+    expect(lines[2]).toMatch(/^se\.exec_start {32}: {0,13}\d+\.\d{6}$/);
+    expect(lines[4]).toMatch(/^se\.sum_exec_runtime {26}: {0,13}\d+\.\d{6}$/);
+    expect(lines).toContain(`${'se.load.weight'.padEnd(45)}:${'1048576'.padStart(21)}`);
+    expect(lines).toContain(`${'prio'.padEnd(45)}:${'120'.padStart(21)}`);
+  });
+
   it('dmesg has the boot log', async () => {
     const d = await sh('dmesg');
     expect(d).toMatch(/^\[\s+0\.\d{6}\] Linux version 6\.12\.0-labvisor/m);

@@ -205,6 +205,7 @@ export async function runLoop(kernel: Kernel): Promise<void> {
       continue;
     }
     switchTo(kernel, task);
+    task.execStartNs = kernel.clock.monotonicNs();
     let t0 = performance.now();
     kernel.sliceStartMs = t0;
     let now = t0;

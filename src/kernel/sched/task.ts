@@ -126,6 +126,8 @@ export class Task implements RbNode {
   weight = NICE_0_LOAD;
   /** se.vruntime (ns of weighted CPU time). */
   vruntime = 0;
+  /** se.exec_start: CLOCK_MONOTONIC ns when the task last went onto the CPU. */
+  execStartNs = 0;
   /** se.sum_exec_runtime and its value when the task was last picked (prev_sum_exec_runtime), ns. */
   sumExecNs = 0;
   prevSumExecNs = 0;

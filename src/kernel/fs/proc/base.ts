@@ -1,3 +1,4 @@
+import { taskSchedText } from './sched.js';
 import { EACCES, EINVAL, ENOENT, ESRCH } from '../../errno.js';
 import { isKthread } from '../../kthread/kthread.js';
 import { OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN, oomBadness, oomScoreAdjOf } from '../../mm/oom_kill.js';
@@ -188,6 +189,7 @@ const tgidBaseStuff: PidEntry[] = [
   taskRwFile('comm', commText, commWrite),
   taskFile('maps', (t) => taskMaps(t, t.fs.root)),
   taskFile('limits', (t) => formatLimits(t.signal.rlim)),
+  taskFile('sched', taskSchedText),
   taskFile('mounts', procMountsText),
   taskFile('mountinfo', procMountinfoText),
   { name: 'fdinfo', mode: S_IFDIR | 0o500, iop: procFdinfoDirInodeOps, fop: procFdinfoDirFops },
