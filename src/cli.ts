@@ -15,6 +15,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -717,11 +718,17 @@ export async function cmdImage(args: string[], usage: string): Promise<number> {
     fail(`--size must be MiB between 8 and 65536`, 2);
   }
   const busybox = resolve(values.busybox ?? join(REPO_ROOT, 'build', 'guest', 'busybox'));
-  if (!existsSync(busybox)) fail(`${busybox} not found: run 'npm run guest' first (or give --busybox FILE)`);
+  if (!existsSync(busybox) && values.busybox === undefined) {
+    // The default userland: Debian's riscv64 busybox-static, fetched on first use.
+    process.stdout.write(`${busybox} is missing: fetching Debian's riscv64 busybox-static\n`);
+    const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'fetch-busybox.sh'), '--out', busybox], { stdio: 'inherit' });
+    if (r.status !== 0) fail(`could not fetch busybox (scripts/fetch-busybox.sh); give one with --busybox FILE`);
+  }
+  if (!existsSync(busybox)) fail(`${busybox} not found (give a riscv64 busybox with --busybox FILE)`);
   const skeleton = join(REPO_ROOT, 'images', 'busybox');
   let mod: BuildImageModule;
   try {
-    // Loaded by path: src/images/build.ts belongs to the images owner.
+    // Loaded only for this command, so `run` and `exec` start without the image builder.
     mod = (await import(new URL('./images/build.js', import.meta.url).href)) as BuildImageModule;
   } catch (e) {
     fail(`image build is not available: ${(e as Error).message}`);

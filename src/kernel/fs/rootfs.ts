@@ -72,6 +72,7 @@ export class RootFs {
     this.symlink('/dev/stderr', '/proc/self/fd/2');
     this.procSb = procMount(time);
     this.procMnt = new Mount(this.procSb, this.procSb.root, 'proc', this.rootMnt, proc.dentry);
+    this.procMnt.flags = MNT_RELATIME; // a default mount keeps relatime, as mount(2) without MS_NOATIME does
     // Terminals (tty_init): /dev/tty, /dev/ptmx and a devpts instance on /dev/pts, mounted
     // as systemd and busybox's init do (nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000).
     ttyInit();

@@ -159,11 +159,23 @@ export function parseDevptsOptions(data: string): DevptsOptions | number {
   return o;
 }
 
+/** devpts_show_options: what /proc/mounts shows after "rw,relatime". */
+function devptsShowOptions(sb: SuperBlock): string {
+  const o = (sb.fsInfo as PtsFsInfo).opts;
+  const oct = (v: number): string => v.toString(8).padStart(3, '0');
+  let s = '';
+  if (o.uid !== null) s += `,uid=${o.uid}`;
+  if (o.gid !== null) s += `,gid=${o.gid}`;
+  s += `,mode=${oct(o.mode)},ptmxmode=${oct(o.ptmxmode)}`;
+  if (o.max < NR_UNIX98_PTY_MAX) s += `,max=${o.max}`;
+  return s;
+}
+
 /** devpts_fill_super: a new instance with its root and ptmx node. */
 export function devptsMount(time: TimeSource, data = ''): SuperBlock | number {
   const opts = parseDevptsOptions(data);
   if (typeof opts === 'number') return opts;
-  const sb = new SuperBlock(devptsFsType, { statfs: simpleStatfs }, getAnonDev(), time);
+  const sb = new SuperBlock(devptsFsType, { statfs: simpleStatfs, showOptions: devptsShowOptions }, getAnonDev(), time);
   sb.magic = DEVPTS_SUPER_MAGIC;
   sb.blocksize = 1024;
   const fsi = new PtsFsInfo(opts);
