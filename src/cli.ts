@@ -721,7 +721,9 @@ export async function cmdImage(args: string[], usage: string): Promise<number> {
   if (!existsSync(busybox) && values.busybox === undefined) {
     // The default userland: Debian's riscv64 busybox-static, fetched on first use.
     process.stdout.write(`${busybox} is missing: fetching Debian's riscv64 busybox-static\n`);
-    const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'fetch-busybox.sh'), '--out', busybox], { stdio: 'inherit' });
+    const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'fetch-busybox.sh'), '--out', busybox], {
+      stdio: 'inherit',
+    });
     if (r.status !== 0) fail(`could not fetch busybox (scripts/fetch-busybox.sh); give one with --busybox FILE`);
   }
   if (!existsSync(busybox)) fail(`${busybox} not found (give a riscv64 busybox with --busybox FILE)`);

@@ -412,10 +412,11 @@ export function sysCopyFileRange(
     posOut = p;
   }
   if (posIn < 0 || posOut < 0 || len < 0) return -E.EINVAL;
-  // The ranges may not overlap within one file.
-  if (inF.inode === outF.inode && posIn + len > posOut && posOut + len > posIn) return -E.EINVAL;
-  if (len === 0) return 0;
+  // generic_copy_file_checks: the copy is shortened to end of file first, then its ranges may
+  // not overlap within one file.
   let total = Math.min(clampCount(len), Math.max(0, inF.inode.size - posIn));
+  if (inF.inode === outF.inode && posOut + total > posIn && posOut < posIn + total) return -E.EINVAL;
+  if (total === 0) return 0;
   const buf = new Uint8Array(Math.min(total, SENDFILE_CHUNK));
   let done = 0;
   while (total > 0) {
