@@ -47,6 +47,7 @@ cp -r /d2 /d3/a/b/
 rm -r /d3/a/b/d2/g1*
 dd if=/dev/urandom of=/big bs=1048576 count=50 2>/dev/null
 sha256sum /big > /big.sum
+fallocate -l 3000000 /fa
 echo "d1 $(ls /d1 | wc -l) d2 $(ls /d2 | wc -l) d3 $(ls /d3/a/b/d2 | wc -l)"
 cat /d1/f300 /d2/g7
 sync
@@ -77,8 +78,8 @@ describe('the machine disk', () => {
     expect(sum).toBe(`${createHash('sha256').update(readFileSync(dumped)).digest('hex')}  /big\n`);
 
     // A second boot of the same machine sees everything.
-    const again = await runScript('stress', 'ls /d1 | wc -l; sha256sum -c /big.sum; cat /d3/a/b/d2/g7');
-    expect(again.stdout).toBe('300\n/big: OK\nfile 7\n');
+    const again = await runScript('stress', 'ls /d1 | wc -l; sha256sum -c /big.sum; cat /d3/a/b/d2/g7; wc -c < /fa');
+    expect(again.stdout).toBe('300\n/big: OK\nfile 7\n3000000\n');
     expect(again.code).toBe(0);
   }, 300_000);
 

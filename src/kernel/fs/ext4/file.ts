@@ -4,7 +4,8 @@
  * (ext4_dio_read_iter / ext4_dio_write_iter), llseek with SEEK_DATA/SEEK_HOLE
  * (ext4_llseek → iomap_seek_data/hole), fsync (ext4_sync_file).
  */
-import { EFBIG, EINVAL, ENXIO, EROFS } from '../../errno.js';
+import { EFBIG, EINVAL, ENXIO, EOPNOTSUPP, EROFS } from '../../errno.js';
+import { FALLOC_FL_KEEP_SIZE } from '../open.js';
 import { PAGE_SIZE } from '../../mm/layout.js';
 import { FMODE_LSEEK, type File, type FileOperations, type Kiocb } from '../file.js';
 import type { Inode } from '../inode.js';
@@ -167,6 +168,31 @@ function ext4Llseek(file: File, offset: number, whence: number): number {
   return pos;
 }
 
+/**
+ * ext4_fallocate, modes 0 and FALLOC_FL_KEEP_SIZE: allocate (zeroed) blocks under the range and,
+ * without KEEP_SIZE, grow i_size to its end. The engine has no unwritten extents, so blocks past
+ * EOF cannot be kept without counting as file data: with KEEP_SIZE only the part below EOF is
+ * allocated. Punching, zeroing, collapsing and inserting ranges are EOPNOTSUPP.
+ */
+function ext4Fallocate(file: File, mode: number, offset: number, len: number): number {
+  const inode = file.inode as Ext4Inode;
+  if (inode.sb.readonly || inode.evicted) return -EROFS;
+  if (mode & ~FALLOC_FL_KEEP_SIZE) return -EOPNOTSUPP;
+  const end = mode & FALLOC_FL_KEEP_SIZE ? Math.min(offset + len, inode.size) : offset + len;
+  let pos = offset;
+  while (pos < end) {
+    const got = ext4AllocRange(inode, pos, end - pos);
+    if (got < 0) return got;
+    if (got === 0) break;
+    pos += got;
+  }
+  if (end > inode.size) {
+    inode.size = end;
+    inode.touchChange();
+  }
+  return 0;
+}
+
 export const ext4FileOperations: FileOperations = {
   /** ext4_file_open: count the opener (i_count for eviction). */
   open(inode: Inode): number {
@@ -253,6 +279,7 @@ export const ext4FileOperations: FileOperations = {
     return done;
   },
   llseek: ext4Llseek,
+  fallocate: ext4Fallocate,
   fsync(file: File, datasync: boolean): number {
     void datasync; // fdatasync writes the inode too: its size may have changed
     const inode = file.inode as Ext4Inode;
