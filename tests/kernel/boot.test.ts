@@ -2,68 +2,20 @@
  * Booting machines from a disk image (`labvisor run`): init= commands and their status, an
  * interactive console driven through a pipe, power-off, reboot on the same overlay, kernel
  * threads in ps. The image is built once into a temporary LABVISOR_HOME with
- * `labvisor image build` (or, until src/images/build.ts exists, with the host's mke2fs -d).
+ * `labvisor image build`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-  copyFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Machine, PROMPT, REPO_ROOT, runLabvisor } from './machine.js';
+import { Machine, PROMPT, runLabvisor } from './machine.js';
+import { buildImageHome, imagePath, sha256File } from './image.js';
 
-const BUSYBOX = join(REPO_ROOT, 'build', 'guest', 'busybox');
 let home = '';
 let image = '';
-let skipReason: string | null = null;
-
-/** A minimal busybox root made here, for when src/images/build.ts is not there yet. */
-function buildWithMke2fs(out: string): string | null {
-  if (spawnSync('mke2fs', ['-V']).error) return 'no src/images/build.ts and no mke2fs';
-  const q = spawnSync('qemu-riscv64-static', [BUSYBOX, '--list'], { encoding: 'utf8' });
-  if (q.status !== 0) return 'no src/images/build.ts and no qemu-riscv64-static to list applets';
-  const root = join(home, 'skel');
-  for (const d of ['bin', 'sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root'])
-    mkdirSync(join(root, d), { recursive: true });
-  copyFileSync(BUSYBOX, join(root, 'bin', 'busybox'));
-  for (const a of q.stdout.split('\n').map((s) => s.trim())) {
-    if (a && a !== 'busybox') symlinkSync('busybox', join(root, 'bin', a));
-  }
-  symlinkSync('../bin/busybox', join(root, 'sbin', 'init'));
-  writeFileSync(
-    join(root, 'etc', 'inittab'),
-    '::sysinit:/bin/mount -t proc proc /proc\n::sysinit:/bin/mount -t sysfs sysfs /sys\n::respawn:-/bin/sh\n::ctrlaltdel:/sbin/reboot\n::shutdown:/bin/sync\n',
-  );
-  const r = spawnSync('mke2fs', ['-q', '-t', 'ext4', '-O', '^has_journal', '-d', root, out, '64M'], {
-    encoding: 'utf8',
-  });
-  return r.status === 0 ? null : `mke2fs failed: ${r.stderr}`;
-}
 
 beforeAll(async () => {
-  if (!existsSync(BUSYBOX)) {
-    skipReason = `${BUSYBOX} missing (npm run guest)`;
-    return;
-  }
-  home = mkdtempSync(join(tmpdir(), 'labvisor-boot-'));
-  image = join(home, 'images', 'busybox.ext4');
-  mkdirSync(join(home, 'images'), { recursive: true });
-  if (existsSync(join(REPO_ROOT, 'src', 'images', 'build.ts'))) {
-    const r = await runLabvisor(['image', 'build', '--name', 'busybox'], { home, timeoutMs: 300_000 });
-    if (r.code !== 0) skipReason = `labvisor image build failed: ${r.stderr}`;
-  } else {
-    skipReason = buildWithMke2fs(image);
-  }
-  if (skipReason) console.warn(`boot tests skipped: ${skipReason}`);
+  home = await buildImageHome('boot');
+  image = imagePath(home);
 }, 300_000);
 
 afterAll(() => {
@@ -72,25 +24,22 @@ afterAll(() => {
   else if (home) console.log(`kept ${home}`);
 });
 
-const sha256 = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
+const sha256 = sha256File;
 
 describe('labvisor run', () => {
-  it('runs `-- CMD ARGS` as init and exits with its status', async (ctx) => {
-    if (skipReason) ctx.skip();
+  it('runs `-- CMD ARGS` as init and exits with its status', async () => {
     const r = await runLabvisor(['run', '--name', 'cmd', '--', '/bin/sh', '-c', 'echo hello; exit 3'], { home });
     expect(r.stdout).toContain('hello');
     expect(r.code).toBe(3);
   });
 
-  it('reports a missing init as a panic', async (ctx) => {
-    if (skipReason) ctx.skip();
+  it('reports a missing init as a panic', async () => {
     const r = await runLabvisor(['run', '--name', 'cmd', '--', '/no/such/init'], { home });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Kernel panic - not syncing: Requested init /no/such/init failed (error -2).');
   });
 
-  it('mounts the disk as / (ext4, rw) with devtmpfs on /dev, and lists kernel threads', async (ctx) => {
-    if (skipReason) ctx.skip();
+  it('mounts the disk as / (ext4, rw) with devtmpfs on /dev, and lists kernel threads', async () => {
     const script = 'mount -t proc proc /proc && cat /proc/mounts && ps && cat /proc/2/stat && ls -1 /dev';
     const r = await runLabvisor(['run', '--name', 'cmd', '--', '/bin/sh', '-c', script], { home });
     expect(r.code).toBe(0);
@@ -103,8 +52,7 @@ describe('labvisor run', () => {
     expect(r.stdout).toMatch(/^console$/m);
   });
 
-  it('reboots on the same overlay (reboot -f) and powers off (poweroff -f)', async (ctx) => {
-    if (skipReason) ctx.skip();
+  it('reboots on the same overlay (reboot -f) and powers off (poweroff -f)', async () => {
     const before = sha256(image);
     // First boot: write a file and reboot; second boot (same command line): find it and power off.
     const script =
@@ -127,8 +75,7 @@ describe('labvisor run', () => {
     expect(sha256(image)).toBe(before);
   }, 300_000);
 
-  it('boots to a shell prompt, runs commands, shows kernel threads, powers off', async (ctx) => {
-    if (skipReason) ctx.skip();
+  it('boots to a shell prompt, runs commands, shows kernel threads, powers off', async () => {
     const m = Machine.start({ home, args: ['--name', 'interactive', '--reset'] });
     try {
       await m.expect(PROMPT, 120_000);
@@ -151,8 +98,7 @@ describe('labvisor run', () => {
     }
   }, 300_000);
 
-  it('keeps files across a reboot in the overlay and never writes the base image', async (ctx) => {
-    if (skipReason) ctx.skip();
+  it('keeps files across a reboot in the overlay and never writes the base image', async () => {
     const before = sha256(image);
     const m = Machine.start({ home, args: ['--name', 'persist', '--reset'] });
     try {

@@ -2,26 +2,15 @@
 // Linux shows them (/dev/root, relatime), mountinfo, kernel threads as [name] in ps,
 // /proc/{filesystems,partitions,diskstats,cmdline}, the sysfs tree, mdev -s, dmesg.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BUSYBOX, LABVISOR_CLI, run } from './run.js';
+import { rmSync } from 'node:fs';
+import { LABVISOR_CLI, run } from './run.js';
+import { buildImageHome } from './image.js';
 
 let home = '';
-let skip: string | null = null;
 
 beforeAll(async () => {
-  if (!existsSync(BUSYBOX)) {
-    skip = `${BUSYBOX} missing (npm run guest)`;
-    return;
-  }
-  home = mkdtempSync(join(tmpdir(), 'labvisor-proc-'));
-  const r = await run(process.execPath, [LABVISOR_CLI, 'image', 'build'], {
-    env: { ...process.env, LABVISOR_HOME: home } as Record<string, string>,
-    timeoutMs: 120_000,
-  });
-  if (r.status !== 0) skip = `image build failed: ${r.stderr.toString()}`;
-}, 150_000);
+  home = await buildImageHome('proc');
+}, 300_000);
 
 afterAll(() => {
   if (home) rmSync(home, { recursive: true, force: true });
@@ -37,8 +26,7 @@ async function boot(script: string): Promise<string> {
 }
 
 describe('/proc and /sys on a booted machine', () => {
-  it('mounts, mountinfo, filesystems, partitions, diskstats, cmdline, ps', async (ctx) => {
-    if (skip) ctx.skip();
+  it('mounts, mountinfo, filesystems, partitions, diskstats, cmdline, ps', async () => {
     const out = await boot(
       'mount -t proc proc /proc; mount -t sysfs sysfs /sys; cat /proc/mounts; echo @@; cat /proc/self/mountinfo; ' +
         'echo @@; cat /proc/filesystems; echo @@; cat /proc/partitions /proc/diskstats /proc/cmdline; echo @@; ps; echo @@',
@@ -60,8 +48,7 @@ describe('/proc and /sys on a booted machine', () => {
     expect(out).toMatch(/^ +2 root +\[kthreadd\]$/m); // a kernel thread: empty cmdline
   }, 150_000);
 
-  it('sysfs has the disk and devices; mdev -s makes nodes from it; dmesg shows the boot', async (ctx) => {
-    if (skip) ctx.skip();
+  it('sysfs has the disk and devices; mdev -s makes nodes from it; dmesg shows the boot', async () => {
     const out = await boot(
       'mount -t proc proc /proc; mount -t sysfs sysfs /sys; cat /sys/block/vda/dev /sys/block/vda/size; ' +
         'cat /sys/class/mem/null/uevent; readlink /sys/dev/block/254:0; cat /sys/devices/system/cpu/online; ' +
