@@ -41,6 +41,20 @@ import type {
 } from './protocol/messages.js';
 import { signalDescription } from './kernel/signal/signum.js';
 
+/** A worker that throws, or exits before reporting its machine's end: exit status 70 (EX_SOFTWARE). */
+function onWorkerFailure(worker: Worker, finished: () => boolean, finish: (code: number) => void): void {
+  worker.on('error', (e) => {
+    process.stderr.write(`labvisor: machine worker failed: ${e.stack ?? e.message}\n`);
+    finish(70);
+  });
+  worker.on('exit', (code) => {
+    if (!finished()) {
+      process.stderr.write(`labvisor: machine worker exited unexpectedly (code ${code})\n`);
+      finish(70);
+    }
+  });
+}
+
 /**
  * The machine worker's entry: the compiled worker when this file runs from dist/ (npm run
  * build), else the bootstrap that registers tsx to load the TypeScript sources.
@@ -291,16 +305,7 @@ function runMachine(cfg: ExecMachineConfig): Promise<number> {
           break;
       }
     });
-    worker.on('error', (e) => {
-      process.stderr.write(`labvisor: machine worker failed: ${e.stack ?? e.message}\n`);
-      finish(70);
-    });
-    worker.on('exit', (code) => {
-      if (!finished) {
-        process.stderr.write(`labvisor: machine worker exited unexpectedly (code ${code})\n`);
-        finish(70);
-      }
-    });
+    onWorkerFailure(worker, () => finished, finish);
   });
 }
 
@@ -645,16 +650,7 @@ function runBootedMachine(cfg: RunMachineConfig, hint: boolean): Promise<number>
           break;
       }
     });
-    worker.on('error', (e) => {
-      process.stderr.write(`labvisor: machine worker failed: ${e.stack ?? e.message}\n`);
-      finish(70);
-    });
-    worker.on('exit', (code) => {
-      if (!finished) {
-        process.stderr.write(`labvisor: machine worker exited unexpectedly (code ${code})\n`);
-        finish(70);
-      }
-    });
+    onWorkerFailure(worker, () => finished, finish);
   });
 }
 

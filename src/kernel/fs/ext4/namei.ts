@@ -86,6 +86,24 @@ function mknodCommon(dir: Inode, name: string, mode: number, rdev: number, cred:
   return instantiate(dir, ino);
 }
 
+/** ext4_unlink / ext4_rmdir: remove `name` from `dir`; its inode goes when nobody uses it. */
+function removeEntry(dir: Inode, name: string, isDir: boolean): number {
+  const e = checkDir(dir, true);
+  if (e < 0) return e;
+  const sbi = sbiOf(dir);
+  const ino = lookupIno(dir, name);
+  if (ino < 0) return ino;
+  if (ino === 0) return -ENOENT;
+  const r = isDir
+    ? ext4Call(sbi, 'ext4_rmdir', () => sbi.engine.rmdir(dir.ino, name))
+    : ext4Call(sbi, 'ext4_unlink', () => sbi.engine.unlink(dir.ino, name));
+  if (r < 0) return r;
+  dir.touchModify();
+  ext4Refresh(dir as Ext4Inode);
+  afterUnlink(sbi, ino, isDir);
+  return 0;
+}
+
 export const ext4DirInodeOperations: InodeOperations = {
   /** ext4_lookup. */
   lookup(dir: Inode, name: string, task: Task | null): Inode | null | number {
@@ -155,34 +173,12 @@ export const ext4DirInodeOperations: InodeOperations = {
 
   /** ext4_unlink. */
   unlink(dir: Inode, name: string): number {
-    const e = checkDir(dir, true);
-    if (e < 0) return e;
-    const sbi = sbiOf(dir);
-    const ino = lookupIno(dir, name);
-    if (ino < 0) return ino;
-    if (ino === 0) return -ENOENT;
-    const r = ext4Call(sbi, 'ext4_unlink', () => sbi.engine.unlink(dir.ino, name));
-    if (r < 0) return r;
-    dir.touchModify();
-    ext4Refresh(dir as Ext4Inode);
-    afterUnlink(sbi, ino);
-    return 0;
+    return removeEntry(dir, name, false);
   },
 
   /** ext4_rmdir. */
   rmdir(dir: Inode, name: string): number {
-    const e = checkDir(dir, true);
-    if (e < 0) return e;
-    const sbi = sbiOf(dir);
-    const ino = lookupIno(dir, name);
-    if (ino < 0) return ino;
-    if (ino === 0) return -ENOENT;
-    const r = ext4Call(sbi, 'ext4_rmdir', () => sbi.engine.rmdir(dir.ino, name));
-    if (r < 0) return r;
-    dir.touchModify();
-    ext4Refresh(dir as Ext4Inode);
-    afterUnlink(sbi, ino, true);
-    return 0;
+    return removeEntry(dir, name, true);
   },
 
   /** ext4_rename2: RENAME_NOREPLACE and RENAME_EXCHANGE; RENAME_WHITEOUT is not supported. */
