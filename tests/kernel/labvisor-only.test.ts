@@ -50,4 +50,18 @@ describe('guest programs checked without qemu (labvisor only)', () => {
       );
     },
   );
+
+  it(
+    'random system calls with random arguments: every child round ends, the kernel reports no BUG',
+    { timeout: 120_000 },
+    async () => {
+      const bin = compile('fuzz_syscalls');
+      for (const seed of ['1', '2']) {
+        const r = await labvisor([bin, '25', seed], 110_000);
+        expect(r.status, r.stderr.toString()).toBe(0);
+        expect(r.stdout.toString()).toBe('rounds 25 survived 25\n');
+        expect(r.stderr.toString()).not.toMatch(/BUG|internal error/);
+      }
+    },
+  );
 });
