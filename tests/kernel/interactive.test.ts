@@ -112,6 +112,19 @@ describe('an interactive console in a terminal', () => {
     await typeLine('clear; echo after top', /^after top\nroot@labvisor:~#\s*$/m);
   });
 
+  it('a terminal resize reaches the guest (TIOCGWINSZ, SIGWINCH to the foreground job)', async () => {
+    await typeLine('clear; stty size', /^30 100\nroot@labvisor:~#\s*$/m);
+    tmux('resize-window', '-t', SESSION, '-x', '120', '-y', '40');
+    await typeLine('clear; stty size', /^40 120\nroot@labvisor:~#\s*$/m);
+    // A foreground job that waits for SIGWINCH: the resize must reach its process group.
+    keys('-l', 'sh -c \'trap "echo winch; exit" WINCH; while :; do sleep 1; done\'');
+    keys('Enter');
+    await waitFor(/while :; do sleep 1; done'\n$/);
+    tmux('resize-window', '-t', SESSION, '-x', '110', '-y', '35');
+    await waitFor(/^winch\nroot@labvisor:~#\s*$/m);
+    await typeLine('clear; stty size', /^35 110\nroot@labvisor:~#\s*$/m);
+  });
+
   it('poweroff ends the machine and the run command', async () => {
     keys('-l', 'poweroff');
     keys('Enter');
