@@ -114,6 +114,15 @@ function splitAtProgram(args: string[]): { opts: string[]; rest: string[] } {
   return { opts: args.slice(0, i), rest: args.slice(i) };
 }
 
+/** --mem: guest RAM in MiB (default DEFAULT_MEM_MIB), a whole number from `min` to MAX_MEM_MIB. */
+function memOption(value: string | undefined, min: number): number {
+  const memMiB = value === undefined ? DEFAULT_MEM_MIB : Number(value);
+  if (!Number.isInteger(memMiB) || memMiB < min || memMiB > MAX_MEM_MIB) {
+    fail(`--mem must be a whole number of MiB between ${min} and ${MAX_MEM_MIB}, got '${value}'`, 2);
+  }
+  return memMiB;
+}
+
 function fail(msg: string, code = 1): never {
   process.stderr.write(`labvisor: ${msg}\n`);
   process.exit(code);
@@ -163,10 +172,7 @@ async function cmdExec(args: string[]): Promise<void> {
     return;
   }
   if (rest.length === 0) fail(`exec: missing PROG\n${USAGE}`, 2);
-  const memMiB = values.mem === undefined ? DEFAULT_MEM_MIB : Number(values.mem);
-  if (!Number.isInteger(memMiB) || memMiB < 4 || memMiB > MAX_MEM_MIB) {
-    fail(`--mem must be a whole number of MiB between 4 and ${MAX_MEM_MIB}, got '${values.mem}'`, 2);
-  }
+  const memMiB = memOption(values.mem, 4);
   let hostLibDir: string | undefined;
   if (values.L !== undefined) {
     hostLibDir = resolve(values.L);
@@ -408,10 +414,7 @@ export async function cmdRun(args: string[], usage: string): Promise<number> {
     return 0;
   }
   if (dd >= 0 && command.length === 0) fail(`run: missing CMD after --\n${usage}`, 2);
-  const memMiB = values.mem === undefined ? DEFAULT_MEM_MIB : Number(values.mem);
-  if (!Number.isInteger(memMiB) || memMiB < 16 || memMiB > MAX_MEM_MIB) {
-    fail(`--mem must be a whole number of MiB between 16 and ${MAX_MEM_MIB}, got '${values.mem}'`, 2);
-  }
+  const memMiB = memOption(values.mem, 16);
   const home = dataDir();
   const imageArg = values.image ?? 'busybox';
   const isFile = imageArg.includes('/') || imageArg.endsWith('.ext4') || imageArg.endsWith('.img');

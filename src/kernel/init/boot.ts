@@ -36,7 +36,8 @@ import { BOOT_KTHREADS, kthreadCreate, kthreaddStart } from '../kthread/kthread.
 import { hostPowerRequest, panic, stopMessage, type PowerRequest } from '../sys/reboot.js';
 import { newBootState, type StopReason } from './boot_state.js';
 import { consoleLoglevel, parseCmdline, type BootCmdline } from './cmdline.js';
-import { bootPieces, type BootPieces } from './pieces.js';
+import { ttyInit } from '../tty/tty_io.js';
+import { consoleInit } from '../tty/serial.js';
 import { prepareNamespace, shutdownFilesystems } from './do_mounts.js';
 
 const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
@@ -114,11 +115,10 @@ export async function bootMachine(p: DiskBootParams): Promise<ExitStatus> {
   kernel.log('riscv-intc: 64 local interrupts mapped');
   kernel.log('clocksource: riscv_clocksource: mask: 0xffffffffffffffff, timebase 10 MHz (host monotonic clock)');
 
-  const pieces = bootPieces();
-  if (pieces.missing.length > 0) kernel.warn(`boot: missing: ${pieces.missing.join('; ')}`);
-
   // console_init: ttys, then the serial console (ttyS0 becomes /dev/console, printk prints on it).
-  tty = consoleInit(kernel, pieces, p.consoleStream);
+  ttyInit();
+  tty = consoleInit(kernel, p.consoleStream);
+  kernel.log('printk: console [ttyS0] enabled');
 
   // vfs_caches_init → mnt_init → init_rootfs: the in-memory rootfs, and the filesystem types.
   vfsCachesInit(kernel, { clock: p.clock });
@@ -128,24 +128,8 @@ export async function bootMachine(p: DiskBootParams): Promise<ExitStatus> {
   kernel.log('proc: /proc ready (mounted by init)');
 
   // rest_init → kernel_init.
-  const status = await restInit(kernel, p, cmdline, pieces);
+  const status = await restInit(kernel, p, cmdline);
   return status;
-}
-
-/** console_init(): tty_init + the serial console on the host stream. */
-function consoleInit(
-  kernel: Kernel,
-  pieces: BootPieces,
-  stream: CharStream,
-): { resize(rows: number, cols: number): void } | null {
-  if (pieces.consoleInit) {
-    pieces.ttyInit?.();
-    const t = pieces.consoleInit(kernel, stream);
-    kernel.log('printk: console [ttyS0] enabled');
-    return t;
-  }
-  // No console driver: printk keeps its ring buffer only (and --debug's host channel).
-  return null;
 }
 
 /** The pid-1 task before it executes init (kernel_init runs in it). */
@@ -206,12 +190,7 @@ function initWaitStatus(init: Task): number {
  * rest_init(): pid 1 and pid 2, then kernel_init() in pid 1 up to the exec of init, then
  * the scheduler until the machine stops; then the shutdown of filesystems and disk.
  */
-async function restInit(
-  kernel: Kernel,
-  p: DiskBootParams,
-  cmdline: BootCmdline,
-  pieces: BootPieces,
-): Promise<ExitStatus> {
+async function restInit(kernel: Kernel, p: DiskBootParams, cmdline: BootCmdline): Promise<ExitStatus> {
   const boot = kernel.boot!;
   const task = makeInitTask(kernel);
   const kthreadd = kthreaddStart(kernel, task.fs);
@@ -230,7 +209,7 @@ async function restInit(
   consoleOnRootfs(kernel, task);
 
   // prepare_namespace(): mount the root on /root of the rootfs, devtmpfs on its /dev, chroot.
-  const ns = prepareNamespace(kernel, task, cmdline, pieces);
+  const ns = prepareNamespace(kernel, task, cmdline);
   if (ns < 0) {
     // panic() already called: nothing runs; finish below.
   } else {
@@ -251,7 +230,7 @@ async function restInit(
     boot.panicText = `Attempted to kill init! exitcode=0x${(ws >>> 0).toString(16).padStart(8, '0')}`;
     kernel.log(`Kernel panic - not syncing: ${boot.panicText}`);
   }
-  shutdownFilesystems(kernel, pieces);
+  shutdownFilesystems(kernel);
   for (const d of kernel.disks) {
     try {
       d.bdev.flush();

@@ -13,11 +13,12 @@ import type { Task } from '../sched/task.js';
 import type { Mount } from '../fs/mount.js';
 import type { SuperBlock } from '../fs/super.js';
 import type { BootCmdline } from './cmdline.js';
-import type { BootPieces } from './pieces.js';
 import { makeDev } from '../fs/super.js';
 import { FS_REQUIRES_DEV, filesystemTypes } from '../fs/filesystems.js';
 import { S_IFBLK, S_ISDIR } from '../fs/uapi.js';
-import { EACCES, ENOSYS, ENXIO } from '../errno.js';
+import { EACCES, ENXIO } from '../errno.js';
+import { doMount } from '../fs/namespace.js';
+import { syncFilesystems } from '../fs/sync.js';
 import { panic } from '../sys/reboot.js';
 
 /** mount(2) flags used here (include/uapi/linux/mount.h). */
@@ -38,7 +39,7 @@ export function nameToDevT(name: string): number | null {
  * prepare_namespace(): mount the root, devtmpfs on its /dev, and chroot `task` (pid 1; the
  * kernel threads share its fs_struct) into it. Returns 0, or -errno after panic().
  */
-export function prepareNamespace(kernel: Kernel, task: Task, cmdline: BootCmdline, pieces: BootPieces): number {
+export function prepareNamespace(kernel: Kernel, task: Task, cmdline: BootCmdline): number {
   const rootFs = kernel.rootFs;
   const root = cmdline.root ?? '';
   if (nameToDevT(root) === null || kernel.disks.length === 0) {
@@ -47,10 +48,6 @@ export function prepareNamespace(kernel: Kernel, task: Task, cmdline: BootCmdlin
     for (const d of kernel.disks) kernel.log(`fe00 ${Math.floor((d.sectors * 512) / 1024)} ${d.name}`);
     panic(kernel, 'VFS: Unable to mount root fs on unknown-block(0,0)');
     return -ENXIO;
-  }
-  if (!pieces.doMount) {
-    panic(kernel, 'VFS: Unable to mount root fs on unknown-block(254,0): no mount(2) in this kernel');
-    return -ENOSYS;
   }
   // create_dev("/dev/root", ROOT_DEV) and the /root mount point (both on the rootfs).
   try {
@@ -79,7 +76,7 @@ export function prepareNamespace(kernel: Kernel, task: Task, cmdline: BootCmdlin
     for (const type of types) {
       let r: number;
       try {
-        r = pieces.doMount(kernel, task, '/dev/root', target, type, flags, cmdline.rootflags);
+        r = doMount(kernel, task, '/dev/root', target, type, flags, cmdline.rootflags);
       } catch (e) {
         kernel.warn(`BUG: mounting root as ${type}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
         r = -5;
@@ -112,7 +109,7 @@ export function prepareNamespace(kernel: Kernel, task: Task, cmdline: BootCmdlin
   if (typeof dev !== 'number' && S_ISDIR(dev.dentry.inode.mode)) {
     let r: number;
     try {
-      r = pieces.doMount(kernel, task, 'devtmpfs', dev, 'devtmpfs', MS_SILENT, '');
+      r = doMount(kernel, task, 'devtmpfs', dev, 'devtmpfs', MS_SILENT, '');
     } catch (e) {
       kernel.warn(`BUG: mounting devtmpfs: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       r = -5;
@@ -128,18 +125,16 @@ export function prepareNamespace(kernel: Kernel, task: Task, cmdline: BootCmdlin
 
 /**
  * The end of the mounts at power-off / restart: sync every filesystem (sync.ts
- * syncFilesystems, else each superblock's sync_fs), then put every superblock, the deepest
+ * syncFilesystems), then put every superblock, the deepest
  * mounts first (umount_tree → deactivate_super → put_super), so ext4 is marked clean.
  */
-export function shutdownFilesystems(kernel: Kernel, pieces: BootPieces): void {
+export function shutdownFilesystems(kernel: Kernel): void {
   const report = (what: string, e: unknown): void =>
     kernel.warn(`BUG: ${what} at shutdown: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  if (pieces.syncFilesystems) {
-    try {
-      pieces.syncFilesystems(kernel);
-    } catch (e) {
-      report('sync', e);
-    }
+  try {
+    syncFilesystems(kernel);
+  } catch (e) {
+    report('sync', e);
   }
   const seen = new Set<SuperBlock>();
   const walk = (m: Mount): void => {
@@ -148,7 +143,6 @@ export function shutdownFilesystems(kernel: Kernel, pieces: BootPieces): void {
     if (seen.has(sb)) return;
     seen.add(sb);
     try {
-      if (!pieces.syncFilesystems) sb.ops.syncFs?.(sb);
       sb.ops.putSuper?.(sb);
     } catch (e) {
       report(`unmounting ${sb.type.name}`, e);

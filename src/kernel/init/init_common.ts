@@ -36,7 +36,30 @@ import type { TimeSource } from '../fs/super.js';
 import { createRootFs } from '../fs/rootfs.js';
 import { registerFilesystem } from '../fs/filesystems.js';
 import { TaskState } from '../sched/task.js';
-import { bootPieces } from './pieces.js';
+import type { FileSystemType } from '../fs/super.js';
+import { devtmpfsType } from '../fs/devtmpfs.js';
+import { ext2FsType, ext3FsType, ext4FsType } from '../fs/ext4/super.js';
+import { procFsType } from '../fs/proc/root.js';
+import { ramfsType, tmpfsType } from '../fs/ramfs/inode.js';
+import { devptsFsType } from '../fs/devpts/inode.js';
+import { sysfsType } from '../fs/sysfs/mount.js';
+
+/**
+ * The filesystem types in Linux's registration order: ramfs/tmpfs early (init_rootfs,
+ * shmem_init), then sysfs, proc, devtmpfs, devpts, and ext4's three names in the order
+ * fs/ext4/super.c registers them (ext3, ext2, ext4) — the order mount_block_root tries them.
+ */
+const FILESYSTEMS: FileSystemType[] = [
+  ramfsType,
+  tmpfsType,
+  sysfsType,
+  procFsType,
+  devtmpfsType,
+  devptsFsType,
+  ext3FsType,
+  ext2FsType,
+  ext4FsType,
+];
 
 export function vfsCachesInit(kernel: Kernel, opts: { clock: TimeSource; hostLibDir?: string }): void {
   kernel.rootFs = createRootFs({ hostLibDir: opts.hostLibDir, clock: opts.clock });
@@ -48,7 +71,6 @@ export function vfsCachesInit(kernel: Kernel, opts: { clock: TimeSource; hostLib
         .map((t) => t.pid)
         .sort((a, b) => a - b),
   });
-  const types = bootPieces().fsTypes;
-  for (const t of types) registerFilesystem(t);
-  kernel.log(`VFS: rootfs mounted; filesystems: ${types.map((t) => t.name).join(' ')}`);
+  for (const t of FILESYSTEMS) registerFilesystem(t);
+  kernel.log(`VFS: rootfs mounted; filesystems: ${FILESYSTEMS.map((t) => t.name).join(' ')}`);
 }
