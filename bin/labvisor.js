@@ -13,6 +13,7 @@ const stamp = join(root, 'dist', 'BUILT');
 /** Newest modification time of the .ts files under `dir`. */
 function newestSource(dir) {
   let newest = 0;
+  if (!existsSync(dir)) return newest; // an installed copy (the Docker image) ships dist/ without src/
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
