@@ -28,6 +28,32 @@ const nodeGlobals = Object.fromEntries(
   ].map((name) => [name, 'readonly']),
 );
 
+// Browser globals for the web UI's plain ES modules.
+const browserGlobals = Object.fromEntries(
+  [
+    'window',
+    'document',
+    'navigator',
+    'location',
+    'localStorage',
+    'fetch',
+    'WebSocket',
+    'XMLHttpRequest',
+    'ResizeObserver',
+    'IntersectionObserver',
+    'requestAnimationFrame',
+    'console',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'TextEncoder',
+    'TextDecoder',
+    'URL',
+    'URLSearchParams',
+  ].map((name) => [name, 'readonly']),
+);
+
 export default defineConfig(
   { ignores: ['build/', 'dist/', 'node_modules/', 'coverage/', 'src/generated/', 'data/'] },
   js.configs.recommended,
@@ -55,5 +81,10 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-declaration-merging': 'off',
       '@typescript-eslint/no-this-alias': 'off',
     },
+  },
+  // The web UI (public/) runs in the browser, not in Node.
+  {
+    files: ['public/**/*.js'],
+    languageOptions: { globals: browserGlobals },
   },
 );

@@ -100,7 +100,8 @@ async function main(): Promise<void> {
   const data = mkdtempSync(join(tmpdir(), 'labvisor-bench-server-'));
   try {
     console.log('starting labvisor serve (first start builds the default image)…');
-    server = await ServerProcess.start(data);
+    // The API latency load would trip the per-token rate limit (1200/min by default): lift it.
+    server = await ServerProcess.start(data, ['--rate-limit', '10000000']);
     token = server.token() ?? '';
     if (!token) throw new Error(`no token in the server's first-start output:\n${server.output}`);
     const pid = server.child.pid!;

@@ -15,7 +15,6 @@
  */
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -40,6 +39,7 @@ import type {
   WorkerToHost,
 } from './protocol/messages.js';
 import { signalDescription } from './kernel/signal/signum.js';
+import { MACHINE_WORKER } from './host/worker-url.js';
 
 /** A worker that throws, or exits before reporting its machine's end: exit status 70 (EX_SOFTWARE). */
 function onWorkerFailure(worker: Worker, finished: () => boolean, finish: (code: number) => void): void {
@@ -55,18 +55,11 @@ function onWorkerFailure(worker: Worker, finished: () => boolean, finish: (code:
   });
 }
 
-/**
- * The machine worker's entry: the compiled worker when this file runs from dist/ (npm run
- * build), else the bootstrap that registers tsx to load the TypeScript sources.
- */
-const MACHINE_WORKER = import.meta.url.endsWith('.ts')
-  ? new URL('./worker/bootstrap.mjs', import.meta.url)
-  : new URL('./worker/machine-worker.js', import.meta.url);
-
 const USAGE = `usage: labvisor exec [--mem MiB] [--strace] [--debug] [-L DIR] PROG [ARGS...]
        labvisor run [--image NAME|FILE] [--name NAME] [--reset] [--mem MiB] [--cmdline STR] [-- CMD [ARGS...]]
        labvisor image build [--name NAME] [--size MiB] [--busybox FILE]
        labvisor image list
+       labvisor serve [--host ADDR] [--port N] [--data DIR] [--no-auth] ...  (labvisor serve --help)
 
 exec: run a riscv64 Linux program on an emulated machine, as qemu-riscv64-static would.
 
@@ -658,18 +651,7 @@ function runBootedMachine(cfg: RunMachineConfig, hint: boolean): Promise<number>
 }
 
 /** src/images/build.ts (the images owner's), as `image build` uses it. */
-interface BuildImageModule {
-  buildImage(o: {
-    busybox: string;
-    skeleton: string;
-    out: string;
-    sizeMiB?: number;
-    applets: string[];
-    log?: (msg: string) => void;
-  }): Promise<{ files: number; applets: number; ms: number }>;
-  /** `busybox --list-full` through qemu-riscv64-static when installed, else through `labvisor exec`. */
-  appletList(busybox: string): Promise<string[]>;
-}
+type BuildImageModule = typeof import('./images/build.js');
 
 export async function cmdImage(args: string[], usage: string): Promise<number> {
   const [sub, ...rest] = args;
@@ -717,16 +699,6 @@ export async function cmdImage(args: string[], usage: string): Promise<number> {
     fail(`--size must be MiB between 8 and 65536`, 2);
   }
   const busybox = resolve(values.busybox ?? join(REPO_ROOT, 'build', 'guest', 'busybox'));
-  if (!existsSync(busybox) && values.busybox === undefined) {
-    // The default userland: Debian's riscv64 busybox-static, fetched on first use.
-    process.stdout.write(`${busybox} is missing: fetching Debian's riscv64 busybox-static\n`);
-    const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'fetch-busybox.sh'), '--out', busybox], {
-      stdio: 'inherit',
-    });
-    if (r.status !== 0) fail(`could not fetch busybox (scripts/fetch-busybox.sh); give one with --busybox FILE`);
-  }
-  if (!existsSync(busybox)) fail(`${busybox} not found (give a riscv64 busybox with --busybox FILE)`);
-  const skeleton = join(REPO_ROOT, 'images', 'busybox');
   let mod: BuildImageModule;
   try {
     // Loaded only for this command, so `run` and `exec` start without the image builder.
@@ -734,6 +706,16 @@ export async function cmdImage(args: string[], usage: string): Promise<number> {
   } catch (e) {
     fail(`image build is not available: ${(e as Error).message}`);
   }
+  if (!existsSync(busybox) && values.busybox === undefined) {
+    // The default userland: Debian's riscv64 busybox-static, fetched on first use.
+    try {
+      await mod.ensureBusybox(busybox, (msg) => process.stdout.write(`${msg}\n`));
+    } catch (e) {
+      fail(`${(e as Error).message}; give one with --busybox FILE`);
+    }
+  }
+  if (!existsSync(busybox)) fail(`${busybox} not found (give a riscv64 busybox with --busybox FILE)`);
+  const skeleton = join(REPO_ROOT, 'images', 'busybox');
   const out = join(home, 'images', `${name}.ext4`);
   mkdirSync(join(home, 'images'), { recursive: true });
   let applets: string[];
@@ -769,6 +751,33 @@ export async function main(argv: string[]): Promise<void> {
     case 'image':
       process.exitCode = await cmdImage(args, USAGE);
       return;
+    case 'serve': {
+      // Loaded only for this command, so `run` and `exec` start without fastify and the database.
+      const { parseServeArgs, ConfigError, SERVE_USAGE } = await import('./server/config.js');
+      if (args.includes('-h') || args.includes('--help')) {
+        process.stdout.write(SERVE_USAGE);
+        return;
+      }
+      let cfg;
+      try {
+        cfg = parseServeArgs(args);
+      } catch (e) {
+        if (e instanceof ConfigError) fail(`serve: ${e.message}\n${SERVE_USAGE}`, 2);
+        throw e;
+      }
+      const { serve } = await import('./server/serve.js');
+      try {
+        process.exitCode = await serve(cfg);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        fail(
+          err.code === 'EADDRINUSE'
+            ? `serve: ${cfg.host}:${cfg.port} is in use by another program (choose another with --port)`
+            : `serve: ${err.message}`,
+        );
+      }
+      return;
+    }
     case undefined:
     case '-h':
     case '--help':

@@ -224,3 +224,26 @@ function verifyImage(file: string, busybox: Uint8Array, applets: string[]): void
     dev.close();
   }
 }
+
+/**
+ * Make sure Debian's riscv64 busybox-static is at `busybox`, fetching it with scripts/fetch-busybox.sh
+ * (as `labvisor image build` does) when it is missing.
+ */
+export async function ensureBusybox(busybox: string, log: (msg: string) => void): Promise<void> {
+  if (fs.existsSync(busybox)) return;
+  log(`${busybox} is missing: fetching Debian's riscv64 busybox-static`);
+  await new Promise<void>((resolve, reject) => {
+    execFile(
+      'bash',
+      [path.join(REPO_ROOT, 'scripts', 'fetch-busybox.sh'), '--out', busybox],
+      { timeout: 600_000, maxBuffer: 16 << 20 },
+      (err, _stdout, stderr) => {
+        if (err) {
+          const tail = stderr.trim().split('\n').slice(-3).join('\n');
+          reject(new Error(`could not fetch busybox (scripts/fetch-busybox.sh): ${tail || err.message}`));
+        } else resolve();
+      },
+    );
+  });
+  if (!fs.existsSync(busybox)) throw new Error(`scripts/fetch-busybox.sh finished but ${busybox} is missing`);
+}

@@ -66,6 +66,16 @@ export class Kernel {
   private readonly warned = new Set<string>();
   /** performance.now() when the current task's slice began (0 when none is running): CPU-time clocks. */
   sliceStartMs = 0;
+  /**
+   * CPU time charged to tasks since boot, exited ones included (the run loop adds every slice):
+   * the machine's busy time for the host's stats (sys/stats.ts).
+   */
+  cpuNsTotal = 0;
+  /**
+   * Set while the host has paused the machine (sys/stats.ts pauseMachine): the run loop waits
+   * for it at its next yield point, so no guest code runs until it resolves.
+   */
+  pauseGate: Promise<void> | null = null;
   private lastPid = 0;
 
   /** The pid allocated last (pid_namespace->last_pid), shown in /proc/loadavg. */

@@ -3,6 +3,19 @@
  * Byte payloads are Uint8Array (structured-cloned, or transferred where the sender is done
  * with them).
  */
+import type { VmStats } from '../host/types.js';
+
+/**
+ * Console flow control of a `vm` machine: the worker stops emitting console output — the
+ * guest's console writes block, as on a UART whose FIFO is full — while more than this many
+ * bytes it posted are not yet acknowledged (`console-ack`).
+ */
+export const CONSOLE_WINDOW = 1024 * 1024;
+/**
+ * Console input of a `vm` machine the guest has not read yet, queued in the worker; input
+ * beyond it is dropped (a UART overrun) with one warning.
+ */
+export const CONSOLE_INPUT_QUEUE = 64 * 1024;
 
 /** How the host side of one stdio stream looks to the guest. */
 export interface StdioInfo {
@@ -69,7 +82,29 @@ export interface RunMachineConfig {
   debug: boolean;
 }
 
-export type MachineConfig = ExecMachineConfig | RunMachineConfig;
+/**
+ * workerData of a machine run by the server (`labvisor serve`): booted as for `run`, but its
+ * console belongs to the server. Output comes as `output` fd 1 batches under flow control
+ * (CONSOLE_WINDOW, `console-ack`); input is pushed with `stdin` whenever viewers type (the
+ * worker queues up to CONSOLE_INPUT_QUEUE bytes the guest has not read); `resize` as for run.
+ */
+export interface VmMachineConfig {
+  kind: 'vm';
+  memMiB: number;
+  /** The base image (read-only, never written). */
+  image: string;
+  /** The machine's copy-on-write overlay file (created when missing; `.map` beside it). */
+  overlay: string;
+  /** Kernel command line (root=/dev/vda rw console=ttyS0 init=… …). */
+  cmdline: string;
+  /** The console's window size at boot. */
+  rows: number;
+  cols: number;
+  /** utsname nodename (the machine's name). */
+  nodename: string;
+}
+
+export type MachineConfig = ExecMachineConfig | RunMachineConfig | VmMachineConfig;
 
 /** Why a booted machine stopped (`exit.reason`). */
 export type ExitReason = 'poweroff' | 'reboot' | 'halt' | 'panic' | 'init-exit';
@@ -90,7 +125,14 @@ export type HostToWorker =
    * passed to init (busybox init: SIGUSR2 power off, SIGTERM reboot, SIGUSR1 halt, SIGINT for
    * Ctrl-Alt-Del once it turned C_A_D off), which shuts down and calls reboot(2).
    */
-  | { type: 'power'; action: PowerAction };
+  | { type: 'power'; action: PowerAction }
+  /** A booted machine only: stop running guest code (at the run loop's next yield point) until `resume`. */
+  | { type: 'pause' }
+  | { type: 'resume' }
+  /** A booted machine only: answer with `stats` carrying the same id. */
+  | { type: 'stats-request'; id: number }
+  /** A `vm` machine: the host is done with this many console output bytes (flow control). */
+  | { type: 'console-ack'; bytes: number };
 
 /** Worker → host. */
 export type WorkerToHost =
@@ -108,6 +150,8 @@ export type WorkerToHost =
   | { type: 'tty-mode'; raw: boolean }
   /** A booted machine restarts (reboot): the worker boots it again on the same overlay. */
   | { type: 'reboot'; boot: number }
+  /** The answer to `stats-request` (the figures of the current boot). */
+  | { type: 'stats'; id: number; stats: VmStats }
   /**
    * The machine finished. `code` is the exit status of a normal exit; `signal` the signal
    * that killed the program; `execError` an errno when the program could not be started.

@@ -7,6 +7,12 @@
  * goes out when it reaches FLUSH_BYTES or when the event loop next turns (the kernel yields
  * every few milliseconds). Stdin is pulled: the worker asks for a chunk only when the guest
  * waits for input, so the host never pushes more than the guest reads.
+ *
+ * A server's machine (`vm`) differs in its console: input is pushed by the host whenever a
+ * viewer types (queued here up to CONSOLE_INPUT_QUEUE, beyond that dropped as a UART overrun
+ * would), and output is flow-controlled: bytes posted and not yet acknowledged by the host
+ * (`console-ack`) count against CONSOLE_WINDOW; at the window the serial port reports no
+ * room, so the guest's console writers sleep in n_tty_write until acks make room.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PhysicalMemory } from '../machine/memory.js';
@@ -16,15 +22,25 @@ import { Hart } from '../machine/cpu/hart.js';
 import { startKernel } from '../kernel/init/main.js';
 import { DiskImage } from '../machine/dev/disk.js';
 import type { HostHandle } from '../kernel/init/main.js';
-import type {
-  ExecMachineConfig,
-  HostToWorker,
-  MachineConfig,
-  RunMachineConfig,
-  WorkerToHost,
+import type { MachineStats } from '../kernel/sys/stats.js';
+import type { VmStats } from '../host/types.js';
+import {
+  CONSOLE_INPUT_QUEUE,
+  CONSOLE_WINDOW,
+  type ExecMachineConfig,
+  type HostToWorker,
+  type MachineConfig,
+  type RunMachineConfig,
+  type VmMachineConfig,
+  type WorkerToHost,
 } from '../protocol/messages.js';
 
 const FLUSH_BYTES = 64 * 1024;
+/**
+ * Console bytes a `vm` machine may post beyond the window: n_tty's writers stop at the window,
+ * but printk (kernel messages) does not wait for room; past this slack it is dropped.
+ */
+const PRINTK_SLACK = 64 * 1024;
 
 if (!parentPort) throw new Error('machine-worker must run in a worker_thread');
 const port = parentPort;
@@ -197,13 +213,100 @@ async function runExec(cfg: ExecMachineConfig): Promise<void> {
 }
 
 /**
+ * The serial line of a server's machine (`vm`): input pushed by the host into a bounded queue
+ * (held back while the machine is paused, so the line discipline does not even echo), output
+ * counted against the console window until the host acknowledges it.
+ */
+class VmConsoleLine extends BufferedCharStream {
+  /** Input bytes pushed and not yet read by the guest's tty. */
+  private queued = 0;
+  /** Output bytes posted to the host and not yet acknowledged. */
+  private unacked = 0;
+  private writers: Array<() => void> = [];
+  private overrunWarned = false;
+  private held = false;
+  private releaseWaiters: Array<() => void> = [];
+
+  constructor(private readonly out: OutputQueue) {
+    super(true, (d) => {
+      this.unacked += d.length;
+      out.write(1, d);
+    });
+  }
+
+  override write(data: Uint8Array): void {
+    // n_tty never writes more than writeRoom(); what comes past the window is printk's, and
+    // it is bounded here rather than buffered without end.
+    if (this.unacked + data.length > CONSOLE_WINDOW + PRINTK_SLACK) return;
+    super.write(data);
+  }
+
+  writeRoom(): number {
+    return Math.max(0, CONSOLE_WINDOW - this.unacked);
+  }
+
+  /** Resolves at the host's next acknowledgement (at once when nothing is outstanding). */
+  whenWritable(): Promise<void> {
+    if (this.unacked === 0) return Promise.resolve();
+    return new Promise((resolve) => this.writers.push(resolve));
+  }
+
+  /** The host is done with `n` more output bytes. */
+  ack(n: number): void {
+    this.unacked = Math.max(0, this.unacked - n);
+    if (this.writers.length === 0) return;
+    const w = this.writers;
+    this.writers = [];
+    for (const f of w) f();
+  }
+
+  /** Input from the host: queued up to CONSOLE_INPUT_QUEUE unread bytes, the rest dropped (an overrun). */
+  override push(data: Uint8Array): void {
+    const room = CONSOLE_INPUT_QUEUE - this.queued;
+    if (data.length > room) {
+      if (!this.overrunWarned) {
+        this.overrunWarned = true;
+        this.out.console(
+          `labvisor: console input overrun: the guest is not reading; input beyond ${CONSOLE_INPUT_QUEUE} bytes is dropped\n`,
+        );
+      }
+      if (room <= 0) return;
+      data = data.subarray(0, room);
+    }
+    this.queued += data.length;
+    super.push(data);
+  }
+
+  override read(max: number): Uint8Array | null {
+    if (this.held) return null;
+    const r = super.read(max);
+    if (r) this.queued -= r.length;
+    return r;
+  }
+
+  override whenReadable(): Promise<void> {
+    if (this.held) return new Promise((resolve) => this.releaseWaiters.push(resolve));
+    return super.whenReadable();
+  }
+
+  /** While paused, the line delivers nothing to the guest (input waits here). */
+  hold(held: boolean): void {
+    this.held = held;
+    if (held) return;
+    const w = this.releaseWaiters;
+    this.releaseWaiters = [];
+    for (const f of w) f();
+  }
+}
+
+/**
  * One boot's view of the serial line. A kernel that has stopped may still have a reader
  * waiting on its console (the tty's input pump): once `detach()`ed, the view gives it nothing
  * and drops its output, so the next boot's console alone gets the host's input.
  */
 class BootConsole implements CharStream {
   private attached = true;
-  constructor(private readonly line: PulledInput) {}
+  constructor(private readonly line: BufferedCharStream & Partial<Pick<CharStream, 'writeRoom' | 'whenWritable'>>) {}
   get isTty(): boolean {
     return this.line.isTty;
   }
@@ -229,23 +332,58 @@ class BootConsole implements CharStream {
     if (!this.attached) return new Promise<void>(() => {});
     return this.line.whenReadable();
   }
+  writeRoom(): number {
+    // A detached view drops its output: it is never full.
+    return this.attached && this.line.writeRoom ? this.line.writeRoom() : Number.MAX_SAFE_INTEGER;
+  }
+  whenWritable(): Promise<void> {
+    return this.attached && this.line.whenWritable ? this.line.whenWritable() : Promise.resolve();
+  }
   detach(): void {
     this.attached = false;
   }
 }
 
+/** The figures of a machine whose kernel is not up (between boots, or before the first). */
+function noStats(): MachineStats {
+  return {
+    uptimeSeconds: 0,
+    cpuSeconds: 0,
+    instructions: 0,
+    mips: 0,
+    memory: { totalKiB: 0, freeKiB: 0, usedKiB: 0, cachedKiB: 0 },
+    processes: { total: 0, running: 0 },
+    loadavg: [0, 0, 0],
+    disk: { readOps: 0, readBytes: 0, writeOps: 0, writeBytes: 0 },
+  };
+}
+
 /**
- * A booted machine (`labvisor run`): the disk image with its overlay as /dev/vda, the
- * console on one serial line. A reboot boots the kernel again, in this worker, on fresh RAM
- * and the same overlay; power-off, halt, a panic or init's exit end the worker.
+ * A booted machine (`labvisor run`, or the server's `vm`): the disk image with its overlay as
+ * /dev/vda, the console on one serial line. A reboot boots the kernel again, in this worker, on
+ * fresh RAM and the same overlay; power-off, halt, a panic or init's exit end the worker.
  */
-async function runBoot(cfg: RunMachineConfig): Promise<void> {
+async function runBoot(cfg: RunMachineConfig | VmMachineConfig): Promise<void> {
   const out = new OutputQueue();
-  // The serial line: output is fd 1 of the host, input is pulled as for exec's stdin.
-  const line = new PulledInput(cfg.console.isTty, (d) => out.write(1, d));
-  line.rows = cfg.console.rows;
-  line.cols = cfg.console.cols;
+  // The serial line. `run`: output is fd 1 of the host, input is pulled as for exec's stdin.
+  // `vm`: input pushed by the server, output under the console window.
+  const vmLine = cfg.kind === 'vm' ? new VmConsoleLine(out) : null;
+  const line = vmLine ?? new PulledInput(cfg.kind === 'run' ? cfg.console.isTty : true, (d) => out.write(1, d));
+  line.rows = cfg.kind === 'vm' ? cfg.rows : cfg.console.rows;
+  line.cols = cfg.kind === 'vm' ? cfg.cols : cfg.console.cols;
   let host: HostHandle | null = null;
+  let paused = false;
+  let last: MachineStats = noStats();
+  const stats = (): VmStats => {
+    if (host) {
+      try {
+        last = host.stats();
+      } catch {
+        // The kernel is still setting up its memory (before mm_init): the previous figures.
+      }
+    }
+    return { ...last, net: [] };
+  };
   port.on('message', (m: HostToWorker) => {
     switch (m.type) {
       case 'stdin':
@@ -261,6 +399,22 @@ async function runBoot(cfg: RunMachineConfig): Promise<void> {
         break;
       case 'power':
         host?.power(m.action);
+        break;
+      case 'pause':
+        paused = true;
+        vmLine?.hold(true);
+        host?.pause();
+        break;
+      case 'resume':
+        paused = false;
+        vmLine?.hold(false);
+        host?.resume();
+        break;
+      case 'stats-request':
+        post({ type: 'stats', id: m.id, stats: stats() });
+        break;
+      case 'console-ack':
+        vmLine?.ack(m.bytes);
         break;
     }
   });
@@ -280,14 +434,17 @@ async function runBoot(cfg: RunMachineConfig): Promise<void> {
         hart,
         clock,
         console: (l) => out.console(l + '\n'),
-        strace: cfg.strace,
-        debug: cfg.debug,
+        strace: cfg.kind === 'run' && cfg.strace,
+        debug: cfg.kind === 'run' && cfg.debug,
         nodename: cfg.nodename,
         disk,
         cmdline: cfg.cmdline,
         consoleStream,
-        initArgs: cfg.initArgs,
-        onHost: (h) => (host = h),
+        initArgs: cfg.kind === 'run' ? cfg.initArgs : [],
+        onHost: (h) => {
+          host = h;
+          if (paused) h.pause();
+        },
       });
     } finally {
       consoleStream.detach();
@@ -295,6 +452,7 @@ async function runBoot(cfg: RunMachineConfig): Promise<void> {
       instret += hart.instret;
       disk.close();
     }
+    last = noStats();
     if (status.reason === 'reboot') {
       out.flush();
       post({ type: 'reboot', boot: boot + 1 });
@@ -315,7 +473,7 @@ async function runBoot(cfg: RunMachineConfig): Promise<void> {
 }
 
 const cfg = workerData as MachineConfig;
-(cfg.kind === 'run' ? runBoot(cfg) : runExec(cfg)).catch((e: unknown) => {
+(cfg.kind === 'exec' ? runExec(cfg) : runBoot(cfg)).catch((e: unknown) => {
   post({
     type: 'exit',
     code: null,

@@ -39,6 +39,7 @@ import { consoleLoglevel, parseCmdline, type BootCmdline } from './cmdline.js';
 import { ttyInit } from '../tty/tty_io.js';
 import { consoleInit } from '../tty/serial.js';
 import { prepareNamespace, shutdownFilesystems } from './do_mounts.js';
+import { machineStats, pauseMachine, resumeMachine, type MachineStats } from '../sys/stats.js';
 
 const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
 /** A UTF-8 JS string → the kernel's byte-string form (one char per byte). */
@@ -50,6 +51,11 @@ export interface HostHandle {
   resize(rows: number, cols: number): void;
   /** Ctrl-Alt-Del or a stop request (sys/reboot.ts hostPowerRequest). */
   power(req: PowerRequest): void;
+  /** Stop running guest code at the next yield point, until resume() (sys/stats.ts). */
+  pause(): void;
+  resume(): void;
+  /** The machine's figures (sys/stats.ts machineStats). */
+  stats(): MachineStats;
 }
 
 export interface DiskBootParams {
@@ -100,6 +106,9 @@ export async function bootMachine(p: DiskBootParams): Promise<ExitStatus> {
       tty?.resize(rows, cols);
     },
     power: (req) => hostPowerRequest(kernel, req),
+    pause: () => pauseMachine(kernel),
+    resume: () => resumeMachine(kernel),
+    stats: () => machineStats(kernel),
   });
 
   kernel.log(`Linux version ${UTS_RELEASE} (labvisor) ${UTS_VERSION}`);

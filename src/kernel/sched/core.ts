@@ -30,6 +30,7 @@ import {
 } from '../signal/signum.js';
 import { doGroupExit } from './exit.js';
 import { oomKill } from '../mm/oom_kill.js';
+import { sampleBusy } from '../sys/stats.js';
 
 /** Instructions per `hart.run()`: the tick (a few milliseconds of guest time). */
 export const TICK_BUDGET = 200_000;
@@ -168,6 +169,15 @@ export function handleTrap(kernel: Kernel, task: Task, trap: number): void {
 const yieldToHost = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
+ * The host paused the machine (sys/stats.ts pauseMachine): wait here, at a yield point, until
+ * it resumes. Host messages are only handled while the loop is awaiting the event loop, so a
+ * pause takes effect before any more guest code runs.
+ */
+async function pausePoint(kernel: Kernel): Promise<void> {
+  while (kernel.pauseGate) await kernel.pauseGate;
+}
+
+/**
  * Let settled sleeps finish: a wake-up resolves a Promise, and the woken task's handler and
  * the system-call path (syscall/entry.ts) re-queue it a few microtask hops later. Awaiting
  * those hops between slices lets a task woken by the running one compete for the next pick
@@ -193,6 +203,10 @@ export async function runLoop(kernel: Kernel): Promise<void> {
   /** Fastest host ns per guest instruction seen lately (measured on full-budget runs). */
   let bestNsPerInsn = Infinity;
   for (;;) {
+    if (kernel.pauseGate) {
+      await pausePoint(kernel);
+      lastYield = performance.now();
+    }
     const task = rq.pickNext();
     if (!task) {
       if (!kernel.hasLiveTasks()) return;
@@ -224,6 +238,7 @@ export async function runLoop(kernel: Kernel): Promise<void> {
       t0 = now;
       kernel.sliceStartMs = now;
       task.cpuNs += deltaNs;
+      kernel.cpuNsTotal += deltaNs;
       rq.tick(task, deltaNs);
       if (trap !== Trap.BUDGET) handleTrap(kernel, task, trap);
       // Return to user mode (exit_to_user_mode_loop): act on pending signals.
@@ -239,6 +254,7 @@ export async function runLoop(kernel: Kernel): Promise<void> {
     task.needResched = false;
     rq.putPrev(task);
     if (now - lastYield >= YIELD_INTERVAL_MS) {
+      sampleBusy(kernel, now);
       await yieldToHost();
       lastYield = performance.now();
     } else {

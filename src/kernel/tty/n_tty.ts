@@ -384,6 +384,10 @@ export class NTty {
       }
     }
     this.echoBuf = k === this.echoBuf.length ? [] : this.echoBuf.slice(k);
+    // The echo ring is N_TTY_BUF_SIZE long: while the driver has no room (a console whose host
+    // side is full) the oldest pending echoes are overwritten, as __process_echoes' slide of
+    // echo_tail does, so echoes never pile up.
+    if (this.echoBuf.length > N_TTY_BUF_SIZE) this.echoBuf = this.echoBuf.slice(-N_TTY_BUF_SIZE);
     if (out.length > 0) this.put(out);
   }
 

@@ -2,7 +2,9 @@
  * The machine's serial port as a tty (drivers/tty/serial/serial_core.c + 8250 as far as a
  * host byte stream needs): /dev/ttyS0 (4:64) over a host CharStream, also reachable as
  * /dev/console (5:1) once consoleInit made it the console. Output goes to stream.write at once
- * (the UART never backs up); input is pulled from stream.read()/whenReadable() into the flip
+ * unless the host stream says it is full (a server's console whose viewers lag): then
+ * write_room is 0 and writers sleep in n_tty_write until the stream drains (uart_write_wakeup);
+ * input is pulled from stream.read()/whenReadable() into the flip
  * buffer and on to n_tty, pausing while the line discipline's buffers are full (throttling).
  * All line editing, echo and signals are n_tty's: the host terminal is in raw mode.
  */
@@ -28,6 +30,8 @@ interface SerialPort {
   stream: CharStream;
   /** Resolves the input pump's wait when n_tty makes room (uart_unthrottle). */
   roomWaiter: (() => void) | null;
+  /** A wake-up of the writers is armed for when the host stream drains. */
+  drainArmed: boolean;
 }
 
 /** Console tty (ttyS0) per machine. */
@@ -43,7 +47,26 @@ const serialOps: TtyOperations = {
     if (data.length > 0) port(tty).stream.write(data);
     return data.length;
   },
-  writeRoom: () => UART_XMIT_SIZE,
+  /**
+   * uart_write_room: the FIFO's room, or 0 while the host stream is full. A writer that finds
+   * 0 sleeps on write_wait; the transmit-empty interrupt is the stream's whenWritable, which
+   * wakes it (uart_write_wakeup → tty_wakeup).
+   */
+  writeRoom(tty) {
+    const p = port(tty);
+    const room = p.stream.writeRoom?.() ?? UART_XMIT_SIZE;
+    // Less room than a whole FIFO: a writer may find too little for what it must put out in
+    // one piece (CR LF), so any progress of the host side wakes the writers to look again.
+    if (room < UART_XMIT_SIZE && !p.drainArmed && p.stream.whenWritable) {
+      p.drainArmed = true;
+      void p.stream.whenWritable().then(() => {
+        p.drainArmed = false;
+        tty.ldisc.processEchoes();
+        tty.wakeWrite();
+      });
+    }
+    return Math.max(0, Math.min(room, UART_XMIT_SIZE));
+  },
   charsInBuffer: () => 0,
   unthrottle(tty) {
     const p = port(tty);
@@ -97,7 +120,7 @@ export function consoleInit(kernel: Kernel, stream: CharStream): TtyStruct {
     0,
     serialTermios(),
   );
-  tty.driverData = { stream, roomWaiter: null } satisfies SerialPort;
+  tty.driverData = { stream, roomWaiter: null, drainArmed: false } satisfies SerialPort;
   tty.winsize = { row: stream.rows, col: stream.cols, xpixel: 0, ypixel: 0 };
   consoles.set(kernel, tty);
   kernel.consoleWrite = (bytes: Uint8Array): void => {

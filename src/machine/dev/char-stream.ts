@@ -18,6 +18,13 @@ export interface CharStream {
   read(max: number): Uint8Array | null;
   /** Resolves when input is buffered or the input side reached end of file. */
   whenReadable(): Promise<void>;
+  /**
+   * Output flow control (a UART's transmit FIFO): how many bytes the host side takes now.
+   * 0 means full — the writer waits for `whenWritable`. Absent: the stream never backs up.
+   */
+  writeRoom?(): number;
+  /** Resolves once the host side has taken some of what was written (writeRoom() grew). */
+  whenWritable?(): Promise<void>;
 }
 
 /** A CharStream fed by the worker: `push()` input, `end()` at EOF, output goes to `sink`. */

@@ -195,7 +195,7 @@ export function formatDevices(chr: { major: number; name: string }[], blk: { maj
 
 // ---- gathering from the kernel ----
 
-function live(k: Kernel): { running: number; total: number; blocked: number; cpuNs: number; ctxt: number } {
+export function live(k: Kernel): { running: number; total: number; blocked: number; cpuNs: number; ctxt: number } {
   let running = 0;
   let total = 0;
   let cpuNs = 0;
@@ -211,11 +211,11 @@ function live(k: Kernel): { running: number; total: number; blocked: number; cpu
   return { running, total, blocked: 0, cpuNs, ctxt };
 }
 
-interface MemCounts extends MemValues {
+export interface MemCounts extends MemValues {
   committedPages: number;
 }
 
-function memCounts(k: Kernel): MemCounts {
+export function memCounts(k: Kernel): MemCounts {
   const pa = k.pageAlloc;
   let anon = 0;
   let file = 0;

@@ -1,0 +1,237 @@
+/**
+ * MachineProcess with real booted busybox machines (workers of kind 'vm'): console, stats,
+ * pause, power-off, console flow control, and workers that die (terminated from outside, heap
+ * limit) reported as 'crash' without touching the host.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImageHome, imagePath } from '../../kernel/image.js';
+import { PROMPT } from '../../kernel/machine.js';
+import { MachineProcess, type MachineExit } from '../../../src/host/machine-process.js';
+import { CONSOLE_WINDOW, type VmMachineConfig } from '../../../src/protocol/messages.js';
+
+let home = '';
+let work = '';
+
+beforeAll(async () => {
+  home = await buildImageHome('machine-process');
+  work = mkdtempSync(join(tmpdir(), 'labvisor-mp-'));
+}, 300_000);
+
+afterAll(() => {
+  if (home) rmSync(home, { recursive: true, force: true });
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+let seq = 0;
+function config(over: Partial<VmMachineConfig> = {}): VmMachineConfig {
+  const n = ++seq;
+  return {
+    kind: 'vm',
+    memMiB: 32,
+    image: imagePath(home),
+    overlay: join(work, `m${n}.overlay`),
+    cmdline: 'root=/dev/vda rw console=ttyS0 TERM=xterm',
+    rows: 24,
+    cols: 80,
+    nodename: `m${n}`,
+    ...over,
+  };
+}
+
+/** The console of a MachineProcess as text, acknowledged at once unless `autoAck` is off. */
+class Console {
+  text = '';
+  bytes = 0;
+  unacked = 0;
+  private cursor = 0;
+  private waiters: Array<() => void> = [];
+  readonly exited: Promise<MachineExit>;
+  readonly crashed: Promise<{ reason: string }>;
+
+  constructor(
+    readonly p: MachineProcess,
+    public autoAck = true,
+  ) {
+    p.on('output', (d: Uint8Array) => {
+      this.bytes += d.length;
+      this.text += Buffer.from(d).toString('latin1').replace(/\r\n/g, '\n');
+      // Keep the text short for long-running output (the tests look at its end).
+      if (this.text.length > 1 << 20) {
+        this.cursor = Math.max(0, this.cursor - (this.text.length - 65536));
+        this.text = this.text.slice(-65536);
+      }
+      if (this.autoAck) p.ack(d.length);
+      else this.unacked += d.length;
+      const w = this.waiters.splice(0);
+      for (const f of w) f();
+    });
+    this.exited = new Promise((r) => p.once('exit', r));
+    this.crashed = new Promise((r) => p.once('crash', r));
+  }
+
+  ackAll(): void {
+    const n = this.unacked;
+    this.unacked = 0;
+    this.p.ack(n);
+  }
+
+  async expect(re: RegExp, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = re.exec(this.text.slice(this.cursor));
+      if (m) {
+        this.cursor += m.index + m[0].length;
+        return;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timeout waiting for ${re}; console ends with:\n${this.text.slice(-400)}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  type(s: string): void {
+    this.p.input(new Uint8Array(Buffer.from(s)));
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('MachineProcess', () => {
+  it('boots to a shell, runs a command, reports stats, pauses, resumes and powers off', async () => {
+    const p = new MachineProcess({ config: config() });
+    const c = new Console(p);
+    p.start();
+    expect(p.alive).toBe(true);
+    await c.expect(PROMPT);
+    c.type('echo $((6*7))\n');
+    await c.expect(/^42$/m);
+    await c.expect(PROMPT);
+
+    const s = await p.stats();
+    expect(s.processes.total).toBeGreaterThanOrEqual(3);
+    expect(s.memory.totalKiB).toBe(32 * 1024);
+    expect(s.memory.usedKiB + s.memory.freeKiB + s.memory.cachedKiB).toBe(s.memory.totalKiB);
+    expect(s.memory.freeKiB).toBeGreaterThan(0);
+    expect(s.instructions).toBeGreaterThan(100_000);
+    expect(s.cpuSeconds).toBeGreaterThan(0);
+    expect(s.uptimeSeconds).toBeGreaterThan(0);
+    expect(s.disk.readOps).toBeGreaterThan(0);
+    expect(s.disk.readBytes).toBeGreaterThan(0);
+    expect(s.loadavg).toHaveLength(3);
+    expect(s.net).toEqual([]);
+
+    // A guest that prints every 50 ms: paused, it prints nothing and retires no instruction.
+    c.type('while true; do echo tick; usleep 50000; done\n');
+    await c.expect(/tick\ntick\n/);
+    p.pause();
+    const before = await p.stats();
+    const bytes = c.bytes;
+    await sleep(500);
+    const after = await p.stats();
+    expect(after.instructions).toBe(before.instructions);
+    expect(c.bytes).toBe(bytes);
+    // Typing while paused waits: no echo either.
+    c.type('\x03');
+    await sleep(100);
+    expect(c.bytes).toBe(bytes);
+    p.resume();
+    await c.expect(PROMPT);
+    const resumed = await p.stats();
+    expect(resumed.instructions).toBeGreaterThan(after.instructions);
+    c.type('echo again-$((5+5))\n');
+    await c.expect(/^again-10$/m);
+
+    p.power('poweroff');
+    const e = await c.exited;
+    expect(e.reason).toBe('poweroff');
+    expect(e.instructions).toBeGreaterThan(resumed.instructions);
+    expect(p.alive).toBe(false);
+    await expect(p.stats()).rejects.toThrow(/not running/);
+  });
+
+  it('reports a worker terminated from outside as a crash', async () => {
+    const p = new MachineProcess({ config: config() });
+    const c = new Console(p);
+    p.start();
+    await c.expect(PROMPT);
+    const stats = p.stats(); // pending when the worker dies: rejected, not left hanging
+    stats.catch(() => {});
+    await p.thread!.terminate();
+    const crash = await c.crashed;
+    expect(crash.reason).toMatch(/worker exited with code 1/);
+    expect(p.alive).toBe(false);
+    // Everything is a no-op on a dead worker.
+    p.input(new Uint8Array([0x61]));
+    p.power('poweroff');
+    p.pause();
+    p.ack(10);
+  });
+
+  it('reports a worker over its heap limit as a crash', async () => {
+    const p = new MachineProcess({
+      config: config(),
+      resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
+    });
+    const c = new Console(p);
+    p.start();
+    const crash = await c.crashed;
+    expect(crash.reason).toMatch(/heap limit/);
+    expect(p.alive).toBe(false);
+  });
+
+  it('kill() ends the worker without an exit or crash event', async () => {
+    const p = new MachineProcess({ config: config() });
+    const c = new Console(p);
+    let events = 0;
+    p.on('exit', () => events++);
+    p.on('crash', () => events++);
+    p.start();
+    await c.expect(PROMPT);
+    await p.kill();
+    await sleep(100);
+    expect(p.alive).toBe(false);
+    expect(events).toBe(0);
+  });
+
+  it('stops console output at the window until the host acknowledges it', async () => {
+    const p = new MachineProcess({ config: config() });
+    const c = new Console(p);
+    p.start();
+    await c.expect(PROMPT);
+    c.autoAck = false;
+    c.ackAll();
+    c.type('yes\n');
+    // The window fills, then the guest's writes block: output stops, and so does the guest.
+    let deadline = Date.now() + 60_000;
+    while (c.unacked < CONSOLE_WINDOW - 4096 && Date.now() < deadline) await sleep(50);
+    expect(c.unacked).toBeGreaterThanOrEqual(CONSOLE_WINDOW - 4096);
+    await sleep(300);
+    const s1 = await p.stats();
+    const held = c.unacked;
+    await sleep(500);
+    const s2 = await p.stats();
+    expect(c.unacked).toBe(held);
+    expect(held).toBeLessThanOrEqual(CONSOLE_WINDOW + 64 * 1024);
+    // A blocked writer sleeps: the guest retires (almost) nothing while it waits.
+    expect(s2.instructions - s1.instructions).toBeLessThan(50_000);
+    // Acknowledged, the output flows again; ^C stops yes (the signal reaches the blocked writer).
+    c.autoAck = true;
+    c.ackAll();
+    const flowing = c.bytes;
+    deadline = Date.now() + 60_000;
+    while (c.bytes < flowing + CONSOLE_WINDOW && Date.now() < deadline) await sleep(50);
+    expect(c.bytes).toBeGreaterThanOrEqual(flowing + CONSOLE_WINDOW);
+    c.type('\x03');
+    await c.expect(PROMPT);
+    await p.kill();
+  });
+});
