@@ -27,6 +27,7 @@ const MEM_MIB = option('--mem', 64);
 let server: ServerProcess;
 let token = '';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
 async function api(method: string, path: string, body?: unknown): Promise<any> {
   const r = await fetch(server.url + path, {
     method,

@@ -22,6 +22,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes, checked by expect()
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const r = await fetch(server!.url + path, {
     method,

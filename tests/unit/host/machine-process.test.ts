@@ -3,6 +3,7 @@
  * pause, power-off, console flow control, and workers that die (terminated from outside, heap
  * limit) reported as 'crash' without touching the host.
  */
+import { ConsoleText } from '../../support/console-text.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,12 +43,9 @@ function config(over: Partial<VmMachineConfig> = {}): VmMachineConfig {
 }
 
 /** The console of a MachineProcess as text, acknowledged at once unless `autoAck` is off. */
-class Console {
-  text = '';
+class Console extends ConsoleText {
   bytes = 0;
   unacked = 0;
-  private cursor = 0;
-  private waiters: Array<() => void> = [];
   readonly exited: Promise<MachineExit>;
   readonly crashed: Promise<{ reason: string }>;
 
@@ -55,18 +53,12 @@ class Console {
     readonly p: MachineProcess,
     public autoAck = true,
   ) {
+    super();
     p.on('output', (d: Uint8Array) => {
       this.bytes += d.length;
-      this.text += Buffer.from(d).toString('latin1').replace(/\r\n/g, '\n');
-      // Keep the text short for long-running output (the tests look at its end).
-      if (this.text.length > 1 << 20) {
-        this.cursor = Math.max(0, this.cursor - (this.text.length - 65536));
-        this.text = this.text.slice(-65536);
-      }
+      this.push(d);
       if (this.autoAck) p.ack(d.length);
       else this.unacked += d.length;
-      const w = this.waiters.splice(0);
-      for (const f of w) f();
     });
     this.exited = new Promise((r) => p.once('exit', r));
     this.crashed = new Promise((r) => p.once('crash', r));
@@ -76,26 +68,6 @@ class Console {
     const n = this.unacked;
     this.unacked = 0;
     this.p.ack(n);
-  }
-
-  async expect(re: RegExp, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = re.exec(this.text.slice(this.cursor));
-      if (m) {
-        this.cursor += m.index + m[0].length;
-        return;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timeout waiting for ${re}; console ends with:\n${this.text.slice(-400)}`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
   }
 
   type(s: string): void {

@@ -5,6 +5,7 @@
  * worker dying under one machine while another runs on, console flow control, delete, and a
  * server restart that boots running machines again.
  */
+import { ConsoleText } from '../../support/console-text.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,44 +76,19 @@ const spec = (name: string, over: Partial<CreateVmSpec> = {}): CreateVmSpec => (
 });
 
 /** A console viewer collecting text, that completes its sends at once (or never, when stalled). */
-class Viewer implements ConsoleViewer {
-  text = '';
+class Viewer extends ConsoleText implements ConsoleViewer {
   bytes = 0;
-  private cursor = 0;
-  private waiters: Array<() => void> = [];
   closed: { code: number; reason: string } | null = null;
-  constructor(private readonly stalled = false) {}
+  constructor(private readonly stalled = false) {
+    super();
+  }
   send(data: Uint8Array, done: (err?: Error) => void): void {
     this.bytes += data.length;
-    this.text += Buffer.from(data).toString('latin1').replace(/\r\n/g, '\n');
-    if (this.text.length > 1 << 20) {
-      this.cursor = Math.max(0, this.cursor - (this.text.length - 65536));
-      this.text = this.text.slice(-65536);
-    }
+    this.push(data);
     if (!this.stalled) done();
-    for (const f of this.waiters.splice(0)) f();
   }
   close(code: number, reason: string): void {
     this.closed = { code, reason };
-  }
-  async expect(re: RegExp, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = re.exec(this.text.slice(this.cursor));
-      if (m) {
-        this.cursor += m.index + m[0].length;
-        return;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timeout waiting for ${re}; console ends with:\n${this.text.slice(-400)}`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
   }
 }
 
