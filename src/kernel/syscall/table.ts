@@ -20,6 +20,7 @@ import { ipcSyscalls } from '../ipc/syscalls.js';
 import { pollSyscalls } from '../fs/select.js';
 import { rebootSyscalls } from '../sys/reboot.js';
 import { printkSyscalls } from '../printk/syscalls.js';
+import { netSyscalls } from '../net/syscalls.js';
 
 /** Every contributing table, by owner (for the duplicate check). */
 export const SYSCALL_TABLES: Record<string, SyscallTable> = {
@@ -39,6 +40,7 @@ export const SYSCALL_TABLES: Record<string, SyscallTable> = {
   poll: pollSyscalls,
   reboot: rebootSyscalls,
   printk: printkSyscalls,
+  net: netSyscalls,
 };
 
 /** Build the dense table. Two subsystems claiming one number is a bug: reported through `warn`. */
