@@ -31,11 +31,17 @@ export const STATS_TIMEOUT_MS = 2000;
  * that touch many more files: a base plus half the guest RAM's size.
  */
 const HEAP_BASE_MB = 128;
+/**
+ * The young generation (V8's scavenged nursery) stays small: the CPU loop allocates nothing and
+ * the kernel's short-lived objects fit, while an idle machine's RSS follows this size (bench:server
+ * measured 36.8 MiB per idle machine with 32 MB, 28.8 MiB with 8 MB, boot time unchanged).
+ */
+const YOUNG_GENERATION_MB = 8;
 
 export function defaultResourceLimits(memMiB: number): ResourceLimits {
   return {
     maxOldGenerationSizeMb: HEAP_BASE_MB + Math.ceil(memMiB / 2),
-    maxYoungGenerationSizeMb: 32,
+    maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
     stackSizeMb: 8,
   };
 }
