@@ -1,6 +1,6 @@
 /**
  * The host's errors for the API: an HTTP status, a problem code (the server turns it into
- * application/problem+json `https://labvisor.dev/problems/<code>`), and a message that says
+ * application/problem+json `/problems.html#<code>`), and a message that says
  * what to do about it. See docs/CONTRACTS.md ("HostError").
  */
 export type HostErrorCode =

@@ -10,7 +10,7 @@ import { HostError } from '../host/errors.js';
 import { ResponseValidationError, describeValidationError } from './openapi.js';
 import type { Spec } from './openapi.js';
 
-export const PROBLEM_BASE = 'https://labvisor.dev/problems/';
+export const PROBLEM_BASE = '/problems.html#';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
 export interface Problem {

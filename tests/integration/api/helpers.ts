@@ -3,7 +3,7 @@
  * VmManager, the app with response validation on, and a token. Requests go through supertest to the
  * listening server (an ephemeral port on 127.0.0.1, which the WebSocket tests need too).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -98,6 +98,9 @@ export async function startServer(o: ServerOptions = {}): Promise<TestServer> {
 }
 
 /** What every error answer must be: problem+json with a useful detail and nothing of the server's insides. */
+/** The server's page of problem types, which every problem+json `type` points into. */
+const PROBLEM_PAGE = readFileSync(new URL('../../../public/problems.html', import.meta.url), 'utf8');
+
 export function expectProblem(
   res: { status: number; headers: Record<string, string>; body: unknown; text: string },
   status: number,
@@ -107,7 +110,10 @@ export function expectProblem(
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   const p = res.body as Record<string, unknown>;
   expect(p['status']).toBe(status);
-  expect(p['type']).toMatch(/^https:\/\/labvisor\.dev\/problems\/[a-z-]+$/);
+  // The type resolves to its entry in the server's own page of problems (public/problems.html).
+  const code = /^\/problems\.html#([a-z-]+)$/.exec(String(p['type']))?.[1];
+  expect(code, `problem type ${String(p['type'])}`).toBeDefined();
+  expect(PROBLEM_PAGE, `public/problems.html documents '${code}'`).toContain(`id="${code}"`);
   expect(typeof p['title']).toBe('string');
   expect(typeof p['instance']).toBe('string');
   expect(typeof p['detail']).toBe('string');

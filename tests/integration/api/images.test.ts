@@ -81,7 +81,7 @@ describe('POST /v1/images', () => {
       409,
       /bb2/,
     );
-    expect(again['type']).toBe('https://labvisor.dev/problems/name-taken');
+    expect(again['type']).toBe('/problems.html#name-taken');
   });
 
   it('answers bad build requests with 400', async () => {
@@ -138,7 +138,7 @@ describe('POST /v1/images', () => {
       .set('Content-Type', 'application/octet-stream')
       .send(Buffer.alloc(64 * 1024, 0x5a));
     const p = expectProblem(res, 422, /junk.*rejected/);
-    expect(p['type']).toBe('https://labvisor.dev/problems/bad-image');
+    expect(p['type']).toBe('/problems.html#bad-image');
     expectProblem(await s.http.get('/v1/images/junk').set(s.auth), 404);
   });
 
@@ -176,7 +176,7 @@ describe('POST /v1/images', () => {
       body,
     );
     expect(streamed.status).toBe(413);
-    expect(JSON.parse(streamed.text)).toMatchObject({ status: 413, type: 'https://labvisor.dev/problems/too-large' });
+    expect(JSON.parse(streamed.text)).toMatchObject({ status: 413, type: '/problems.html#too-large' });
     expectProblem(await s.http.get('/v1/images/huge').set(s.auth), 404);
   });
 });
@@ -187,7 +187,7 @@ describe('DELETE /v1/images/{id}', () => {
     expect(vm.status, vm.text).toBe(201);
     expect((await s.http.get('/v1/images/uploaded').set(s.auth)).body).toMatchObject({ usedBy: 1 });
     const p = expectProblem(await s.http.delete('/v1/images/uploaded').set(s.auth), 409, /delete it first/);
-    expect(p['type']).toBe('https://labvisor.dev/problems/image-in-use');
+    expect(p['type']).toBe('/problems.html#image-in-use');
     expect((await s.http.delete('/v1/vms/user').set(s.auth)).status).toBe(204);
     expect((await s.http.delete('/v1/images/uploaded').set(s.auth)).status).toBe(204);
     expectProblem(await s.http.get('/v1/images/uploaded').set(s.auth), 404);

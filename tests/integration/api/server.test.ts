@@ -56,7 +56,7 @@ describe('errors nobody planned for', () => {
     try {
       const res = await s.http.get('/v1/vms').set(s.auth);
       const p = expectProblem(res, 500, /request id [0-9a-f-]{36}/);
-      expect(p['type']).toBe('https://labvisor.dev/problems/internal');
+      expect(p['type']).toBe('/problems.html#internal');
       expect(p['requestId']).toBe(res.headers['x-request-id']);
       expect(res.text).not.toMatch(/boom|vm-manager|Store/);
     } finally {
@@ -72,7 +72,7 @@ describe('rate limit', () => {
       for (let i = 0; i < 3; i++) expect((await r.http.get('/v1/images').set(r.auth)).status).toBe(200);
       const res = await r.http.get('/v1/images').set(r.auth);
       const p = expectProblem(res, 429, /more than 3 requests per minute from this client \(token\); retry in/);
-      expect(p['type']).toBe('https://labvisor.dev/problems/rate-limited');
+      expect(p['type']).toBe('/problems.html#rate-limited');
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
       // Another token has its own budget; the health check is not limited.
       const { issueToken } = await import('../../../src/server/auth.js');

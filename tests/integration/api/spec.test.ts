@@ -86,7 +86,7 @@ describe('openapi.yaml and the routes', () => {
   it('answers a known path with the wrong method with 405 and Allow', async () => {
     const res = await s.http.put('/v1/vms').set(s.auth).send({});
     const p = expectProblem(res, 405, /PUT is not allowed on \/v1\/vms; use GET, POST/);
-    expect(p['type']).toBe('https://labvisor.dev/problems/method-not-allowed');
+    expect(p['type']).toBe('/problems.html#method-not-allowed');
     expect(res.headers['allow']).toBe('GET, POST');
     const res2 = await s.http.post('/v1/vms/abc').set(s.auth);
     expectProblem(res2, 405, /use GET, DELETE, PATCH/);

@@ -62,7 +62,7 @@ describe('POST /v1/vms', () => {
   it('answers malformed JSON with 400 saying so', async () => {
     const res = await s.http.post('/v1/vms').set(s.auth).set('Content-Type', 'application/json').send('{"name": "b",}');
     const p = expectProblem(res, 400, /not valid JSON: .*position 13/);
-    expect(p['type']).toBe('https://labvisor.dev/problems/malformed-json');
+    expect(p['type']).toBe('/problems.html#malformed-json');
     const poisoned = await s.http
       .post('/v1/vms')
       .set(s.auth)
@@ -92,14 +92,14 @@ describe('POST /v1/vms', () => {
 
   it('answers memory over the per-machine limit with 422', async () => {
     const p = expectProblem(await create({ name: 'big', memMiB: 4096 }), 422, /over this server's limit of 128 MiB/);
-    expect(p['type']).toBe('https://labvisor.dev/problems/over-limit');
+    expect(p['type']).toBe('/problems.html#over-limit');
     expect(p['limit']).toBe(128);
   });
 
   it('answers an unknown image with 404 and a taken name with 409', async () => {
     expectProblem(await create({ name: 'b', image: 'nosuch' }), 404, /nosuch/);
     const p = expectProblem(await create({ name: 'alpha' }), 409, /alpha/);
-    expect(p['type']).toBe('https://labvisor.dev/problems/name-taken');
+    expect(p['type']).toBe('/problems.html#name-taken');
   });
 
   it('answers a body that is not JSON with 415 naming what to send', async () => {
@@ -110,7 +110,7 @@ describe('POST /v1/vms', () => {
   it('answers a body over the size limit with 413', async () => {
     const res = await create({ name: 'b', cmdline: 'x'.repeat(1024 * 1024 + 10) });
     const p = expectProblem(res, 413, /larger than this server accepts \(1048576 bytes/);
-    expect(p['type']).toBe('https://labvisor.dev/problems/too-large');
+    expect(p['type']).toBe('/problems.html#too-large');
   });
 
   it('answers 429 once the server holds its maximum of machines', async () => {
@@ -119,7 +119,7 @@ describe('POST /v1/vms', () => {
       const res = await create({ name: `fill${i}` });
       if (res.status === 429) {
         const p = expectProblem(res, 429, /at most 6 machines; delete one first/);
-        expect(p['type']).toBe('https://labvisor.dev/problems/quota-exceeded');
+        expect(p['type']).toBe('/problems.html#quota-exceeded');
         break;
       }
       expect(res.status, res.text).toBe(201);
@@ -173,7 +173,7 @@ describe('GET, PATCH, DELETE /v1/vms/{id}', () => {
     const byId = await s.http.get(`/v1/vms/${id}`).set(s.auth);
     expect((byId.body as MachineView).name).toBe('beta');
     const p = expectProblem(await s.http.get('/v1/vms/nobody').set(s.auth), 404, /nobody/);
-    expect(p['type']).toBe('https://labvisor.dev/problems/not-found');
+    expect(p['type']).toBe('/problems.html#not-found');
   });
 
   it('renames and resizes a stopped machine', async () => {
@@ -214,7 +214,7 @@ describe('actions, stats, events and the console of a booted machine', () => {
       409,
       /cannot pause machine 'alpha': it is created/,
     );
-    expect(p['type']).toBe('https://labvisor.dev/problems/wrong-state');
+    expect(p['type']).toBe('/problems.html#wrong-state');
     expectProblem(await s.http.post('/v1/vms/alpha/stop').set(s.auth), 409);
     expectProblem(await s.http.get('/v1/vms/alpha/stats').set(s.auth), 409);
     expectProblem(await s.http.post('/v1/vms/nobody/start').set(s.auth), 404);
@@ -230,7 +230,7 @@ describe('actions, stats, events and the console of a booted machine', () => {
     // Total guest RAM: 64 of 100 MiB used, so another 64 MiB machine cannot start.
     await create({ name: 'second', memMiB: 64 });
     const p = expectProblem(await s.http.post('/v1/vms/second/start').set(s.auth), 429, /MiB/);
-    expect(p['type']).toBe('https://labvisor.dev/problems/quota-exceeded');
+    expect(p['type']).toBe('/problems.html#quota-exceeded');
     expectProblem(await s.http.patch('/v1/vms/alpha').set(s.auth).send({ memMiB: 32 }), 409, /stop it first/);
 
     const con = await openConsole(s.url, 'alpha', { protocols: ['labvisor.console.v1', `bearer.${s.token}`] });
@@ -319,7 +319,7 @@ describe('actions, stats, events and the console of a booted machine', () => {
     );
     expect(refused).toMatchObject({ status: 401, closed: true });
     expect(refused.type).toMatch(/^application\/problem\+json/);
-    expect(JSON.parse(refused.body)).toMatchObject({ status: 401, type: 'https://labvisor.dev/problems/unauthorized' });
+    expect(JSON.parse(refused.body)).toMatchObject({ status: 401, type: '/problems.html#unauthorized' });
     const plain = await s.http.get('/v1/vms/alpha/console').set(s.auth);
     expectProblem(plain, 426, /WebSocket/);
   });
