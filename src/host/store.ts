@@ -1,5 +1,5 @@
 /**
- * The server's state (machines, images, the event log, API tokens) through Prisma: SQLite at
+ * The server's state (machines and their NICs, networks, images, the event log, API tokens) through Prisma: SQLite at
  * <dataDir>/labvisor.db by default, or the database DATABASE_URL names (file: or postgresql://).
  * Migrations are applied when the store opens. Only this file and src/host/db touch Prisma.
  */
@@ -10,7 +10,7 @@ import type { BaseLogger } from 'pino';
 import { HostError } from './errors.js';
 import { openDb, redactUrl, type Db, type DbKind } from './db/client.js';
 import { applyMigrations } from './db/migrate.js';
-import type { EventView, ImageRecord, MachineRecord, MachineState } from './types.js';
+import type { EventView, ImageRecord, MachineRecord, MachineState, NetworkRecord, NicRecord } from './types.js';
 
 /** What the host needs of a logger (pino and fastify's logger fit). */
 export type Logger = Pick<BaseLogger, 'info' | 'warn' | 'error' | 'debug'>;
@@ -20,6 +20,9 @@ export type EventSubject = EventView['subject'];
 type MachineRow = Awaited<ReturnType<Db['machine']['findFirstOrThrow']>>;
 type ImageRow = Awaited<ReturnType<Db['image']['findFirstOrThrow']>>;
 type EventRow = Awaited<ReturnType<Db['event']['findFirstOrThrow']>>;
+
+/** A NIC to create with its machine (the machine's id is filled in). */
+export type NewNic = Omit<NicRecord, 'machineId' | 'createdAt'>;
 
 function toMachine(r: MachineRow): MachineRecord {
   return { ...r, state: r.state as MachineState };
@@ -90,11 +93,19 @@ export class Store {
   // Machines
   // ---------------------------------------------------------------------------------------------
 
-  async createMachine(m: Omit<MachineRecord, 'createdAt' | 'updatedAt'>): Promise<MachineRecord> {
+  /**
+   * A machine and its NICs, in one statement (all or nothing). Unique violations: name-taken,
+   * mac-taken (the MAC is on another NIC), ip-taken (the address is another NIC's on that network).
+   */
+  async createMachine(m: Omit<MachineRecord, 'createdAt' | 'updatedAt'>, nics: NewNic[] = []): Promise<MachineRecord> {
     try {
-      return toMachine(await this.db.machine.create({ data: { ...m } }));
+      const data = nics.length ? { ...m, nics: { create: nics.map((n) => ({ ...n })) } } : { ...m };
+      return toMachine(await this.db.machine.create({ data }));
     } catch (e) {
-      throw this.mapUnique(e, 'machine', m.name);
+      // A network deleted between the caller's check and this insert (the foreign key caught it).
+      if (prismaCode(e) === 'P2003')
+        throw new HostError(404, 'not-found', `a network in nics was deleted meanwhile; list the networks and retry`);
+      throw this.mapUnique(e, 'machine', m.name, nics);
     }
   }
 
@@ -124,20 +135,32 @@ export class Store {
     return { items: rows.map(toMachine), total };
   }
 
-  /** Updates the given fields (id, createdAt and updatedAt are not patchable). 404 for an unknown id. */
-  async updateMachine(id: string, patch: Partial<MachineRecord>): Promise<MachineRecord> {
-    const { id: _id, createdAt: _c, updatedAt: _u, ...data } = patch;
+  /**
+   * Updates the given fields (id, createdAt and updatedAt are not patchable). 404 for an unknown id.
+   * `nics`, when given, replaces the machine's NICs in the same statement (all or nothing).
+   */
+  async updateMachine(id: string, patch: Partial<MachineRecord>, nics?: NewNic[]): Promise<MachineRecord> {
+    const { id: _id, createdAt: _c, updatedAt: _u, ...fields } = patch;
+    const data = nics ? { ...fields, nics: { deleteMany: {}, create: nics.map((n) => ({ ...n })) } } : fields;
     try {
       return toMachine(await this.db.machine.update({ where: { id }, data }));
     } catch (e) {
       if (prismaCode(e) === 'P2025') throw new HostError(404, 'not-found', `no machine with id '${id}'`);
-      throw this.mapUnique(e, 'machine', data.name ?? '');
+      if (prismaCode(e) === 'P2003')
+        throw new HostError(404, 'not-found', `a network in nics was deleted meanwhile; list the networks and retry`);
+      throw this.mapUnique(e, 'machine', fields.name ?? '', nics);
     }
   }
 
-  /** Removes the record; deleting one that is already gone is not an error. */
+  /**
+   * Removes the record and its NICs; deleting one that is already gone is not an error. The NICs
+   * are deleted explicitly (the schema also cascades) since SQLite only cascades with foreign_keys on.
+   */
   async deleteMachine(id: string): Promise<void> {
-    await this.db.machine.deleteMany({ where: { id } });
+    await this.db.$transaction([
+      this.db.nic.deleteMany({ where: { machineId: id } }),
+      this.db.machine.deleteMany({ where: { id } }),
+    ]);
   }
 
   /**
@@ -154,6 +177,88 @@ export class Store {
 
   async machinesUsingImage(name: string): Promise<number> {
     return this.db.machine.count({ where: { image: name } });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // NICs (created with their machine, deleted with it)
+  // ---------------------------------------------------------------------------------------------
+
+  /** NICs of one machine, of one network, or all: by machine, then index. */
+  async listNics(q: { machineId?: string; networkId?: string } = {}): Promise<NicRecord[]> {
+    return this.db.nic.findMany({
+      where: {
+        ...(q.machineId !== undefined ? { machineId: q.machineId } : {}),
+        ...(q.networkId !== undefined ? { networkId: q.networkId } : {}),
+      },
+      orderBy: [{ machineId: 'asc' }, { index: 'asc' }],
+    });
+  }
+
+  async findNicByMac(mac: string): Promise<NicRecord | null> {
+    return this.db.nic.findUnique({ where: { mac } });
+  }
+
+  /** NICs per network id (networks without NICs are absent). */
+  async nicCounts(): Promise<Map<string, number>> {
+    const rows = await this.db.nic.groupBy({ by: ['networkId'], _count: { _all: true } });
+    return new Map(rows.map((r) => [r.networkId, r._count._all]));
+  }
+
+  async countNics(networkId: string): Promise<number> {
+    return this.db.nic.count({ where: { networkId } });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Networks
+  // ---------------------------------------------------------------------------------------------
+
+  async createNetwork(r: Omit<NetworkRecord, 'createdAt' | 'updatedAt'>): Promise<NetworkRecord> {
+    try {
+      return await this.db.network.create({ data: { ...r } });
+    } catch (e) {
+      throw this.mapUnique(e, 'network', r.name);
+    }
+  }
+
+  async getNetwork(idOrName: string): Promise<NetworkRecord | null> {
+    return (
+      (await this.db.network.findUnique({ where: { id: idOrName } })) ??
+      (await this.db.network.findUnique({ where: { name: idOrName } }))
+    );
+  }
+
+  /** By name. */
+  async listNetworks(): Promise<NetworkRecord[]> {
+    return this.db.network.findMany({ orderBy: { name: 'asc' } });
+  }
+
+  /** Updates the given fields (id, createdAt and updatedAt are not patchable). 404 for an unknown id. */
+  async updateNetwork(id: string, patch: Partial<NetworkRecord>): Promise<NetworkRecord> {
+    const { id: _id, createdAt: _c, updatedAt: _u, ...data } = patch;
+    try {
+      return await this.db.network.update({ where: { id }, data });
+    } catch (e) {
+      if (prismaCode(e) === 'P2025') throw new HostError(404, 'not-found', `no network with id '${id}'`);
+      throw this.mapUnique(e, 'network', data.name ?? '');
+    }
+  }
+
+  /**
+   * Removes a network no NIC is plugged into (409 network-in-use otherwise, decided in the same
+   * transaction so a machine created meanwhile cannot be left with a NIC on nothing); gone already is not an error.
+   */
+  async deleteNetwork(id: string): Promise<void> {
+    try {
+      await this.db.$transaction(async (tx) => {
+        const n = await tx.nic.count({ where: { networkId: id } });
+        if (n > 0) throw networkInUse(id, n);
+        await tx.network.deleteMany({ where: { id } });
+      });
+    } catch (e) {
+      // The foreign key (Restrict) catches what the count could not see (PostgreSQL, read committed).
+      if (prismaCode(e) === 'P2003') throw networkInUse(id, await this.countNics(id));
+      throw e;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -249,10 +354,32 @@ export class Store {
     await this.db.$disconnect();
   }
 
-  /** A unique-constraint violation on a name becomes the 409 a client can act on; anything else is rethrown. */
-  private mapUnique(e: unknown, what: 'machine' | 'image' | 'token', name: string): unknown {
+  /** A unique-constraint violation becomes the 409 a client can act on; anything else is rethrown. */
+  private mapUnique(
+    e: unknown,
+    what: 'machine' | 'image' | 'network' | 'token',
+    name: string,
+    nics: NewNic[] = [],
+  ): unknown {
     if (prismaCode(e) !== 'P2002') return e;
     const target = uniqueTarget(e);
+    // NIC constraints first: the adapters' error text may also mention the machine's name column.
+    if (nics.length && /\bmac\b|Nic_mac_key/i.test(target)) {
+      const macs = nics.map((n) => n.mac);
+      return new HostError(
+        409,
+        'mac-taken',
+        `${macs.length === 1 ? `MAC address ${macs[0]}` : `one of the MAC addresses ${macs.join(', ')}`} is already another NIC's; choose another, or leave mac out for a generated one`,
+      );
+    }
+    if (nics.length && /\bip\b|Nic_networkId_ip_key/i.test(target)) {
+      const ips = nics.flatMap((n) => (n.ip === null ? [] : [n.ip]));
+      return new HostError(
+        409,
+        'ip-taken',
+        `${ips.length === 1 ? `IP address ${ips[0]}` : `one of the IP addresses ${ips.join(', ')}`} is already another NIC's on that network; choose another, or leave ip out`,
+      );
+    }
     if (/name/i.test(target)) {
       const a = what === 'image' ? 'an' : 'a';
       return new HostError(409, 'name-taken', `${a} ${what} named '${name}' already exists; choose another name`, {
@@ -262,4 +389,13 @@ export class Store {
     this.log?.error(`unexpected unique violation on ${what} (${target})`);
     return e;
   }
+}
+
+function networkInUse(id: string, n: number): HostError {
+  return new HostError(
+    409,
+    'network-in-use',
+    `network '${id}' has ${n} NIC${n === 1 ? '' : 's'} plugged in; delete the machines that use it first`,
+    { nics: n },
+  );
 }

@@ -1,6 +1,6 @@
 /**
  * The shapes the host (VM manager, stores) and the HTTP layer share. The JSON the API returns
- * is exactly these views (openapi.yaml's Machine, Image, Event and VmStats schemas).
+ * is exactly these views (openapi.yaml's Machine, Network, Image, Event and VmStats schemas).
  */
 
 /** A machine's life: see docs/CONTRACTS.md ("State machine"). */
@@ -37,6 +37,60 @@ export interface MachineView extends Omit<MachineRecord, 'createdAt' | 'updatedA
   bootedAt: string | null;
   /** Path of the console WebSocket (`/v1/vms/{id}/console`). */
   consoleUrl: string;
+  /** Its network interfaces, by index (eth0 first); replaceable only while it is not running or paused. */
+  nics: NicView[];
+}
+
+/** A NIC as the API asks for it in POST /v1/vms (`network`: the network's id or name). */
+export interface NicSpec {
+  network: string;
+  /** Default: a stable address derived from the machine's id and the NIC's index (nicMac). */
+  mac?: string;
+  /** A static or reserved IPv4 address on the network; default none (DHCP decides). */
+  ip?: string;
+}
+
+/** A machine's NIC as stored. */
+export interface NicRecord {
+  id: string;
+  machineId: string;
+  networkId: string;
+  index: number;
+  /** Lower case, colon-separated (02:ab:cd:00:11:22). */
+  mac: string;
+  ip: string | null;
+  createdAt: Date;
+}
+
+/** A machine's NIC as the API shows it. */
+export interface NicView {
+  index: number;
+  /** The network's id (stable across renames of the network). */
+  network: string;
+  mac: string;
+  ip: string | null;
+}
+
+/** A network as stored. */
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  /** Aligned IPv4 CIDR, e.g. 10.0.0.0/24. */
+  cidr: string;
+  /** The host's address on the network. */
+  gateway: string;
+  dhcp: boolean;
+  dns: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A network as the API shows it. */
+export interface NetworkView extends Omit<NetworkRecord, 'createdAt' | 'updatedAt'> {
+  createdAt: string;
+  updatedAt: string;
+  /** NICs plugged into it (a network with NICs cannot be deleted). */
+  nics: number;
 }
 
 /** What POST /v1/vms accepts (defaults already applied by the server). */
@@ -47,6 +101,8 @@ export interface CreateVmSpec {
   vcpus: number;
   cmdline: string;
   init: string;
+  /** Its NICs, eth0 first (none when absent). */
+  nics?: NicSpec[];
 }
 
 export interface ImageRecord {
@@ -68,7 +124,7 @@ export interface ImageView extends Omit<ImageRecord, 'createdAt'> {
 export interface EventView {
   id: number;
   at: string;
-  subject: 'machine' | 'image' | 'server' | 'token';
+  subject: 'machine' | 'image' | 'network' | 'server' | 'token';
   subjectId: string | null;
   actor: string;
   kind: string;

@@ -28,11 +28,16 @@ import type {
   MachineRecord,
   MachineState,
   MachineView,
+  NicRecord,
+  NicSpec,
+  NicView,
   VmAction,
   VmStats,
 } from './types.js';
 import { MACHINE_STATES } from './types.js';
-import type { Store, Logger } from './store.js';
+import type { Store, Logger, NewNic } from './store.js';
+import type { NetworkManager } from './network-manager.js';
+import { formatMac, isMulticastAt, isZeroAt, nicMac, parseMac } from '../switch/ethernet.js';
 import { HostError } from './errors.js';
 import { ConsoleHub, type ConsoleHubOptions } from './console-hub.js';
 import { MachineProcess, type MachineExit } from './machine-process.js';
@@ -55,7 +60,17 @@ export type VmStore = Pick<
   | 'machineTotals'
   | 'addEvent'
   | 'listEvents'
+  | 'listNics'
+  | 'findNicByMac'
 >;
+
+/** What the manager needs of the networks (NetworkManager has it): resolving and checking NICs. */
+export type VmNetworks = Pick<NetworkManager, 'record' | 'checkNicIp'>;
+
+/** Most NICs a machine may have (openapi.yaml's CreateVm says the same). */
+export const MAX_NICS = 8;
+/** Generated MACs tried per NIC before giving up (a collision is ~1e-6 likely; 16 in a row is not). */
+const MAC_ATTEMPTS = 16;
 
 export interface VmManagerOptions {
   store: VmStore;
@@ -69,6 +84,8 @@ export interface VmManagerOptions {
   resourceLimits?: (memMiB: number) => ResourceLimits | undefined;
   /** Console flow-control settings (ConsoleHub's defaults otherwise). */
   console?: ConsoleHubOptions;
+  /** The server's networks; without them a machine cannot have NICs. */
+  networks?: VmNetworks;
 }
 
 /** Kernel parameters every machine starts with (as `labvisor run`). */
@@ -178,6 +195,8 @@ export class VmManager extends EventEmitter {
   readonly stopTimeoutMs: number;
   /** Every machine's record, by id (loaded by init(), kept current by every change). */
   private readonly records = new Map<string, MachineRecord>();
+  /** Every machine's NICs by machine id, index order (loaded by init(), kept current by create, update and remove). */
+  private readonly nics = new Map<string, NicRecord[]>();
   private readonly runtimes = new Map<string, Runtime>();
   private readonly hubs = new Map<string, ConsoleHub>();
   /** Per-machine action queue (one action at a time) and Store write queue (in order). */
@@ -209,6 +228,11 @@ export class VmManager extends EventEmitter {
       for (const r of page.items) this.records.set(r.id, { ...r });
       offset += page.items.length;
       if (page.items.length === 0 || offset >= page.total) break;
+    }
+    for (const n of await this.store.listNics()) {
+      const list = this.nics.get(n.machineId);
+      if (list) list.push(n);
+      else this.nics.set(n.machineId, [n]);
     }
     this.poll = setInterval(() => this.refreshInstructions(), METRICS_POLL_MS);
     this.poll.unref();
@@ -356,30 +380,60 @@ export class VmManager extends EventEmitter {
         `this server holds at most ${this.limits.maxMachines} machines; delete one first`,
         { limit: this.limits.maxMachines },
       );
-    const rec = await this.store.createMachine({
-      id: randomUUID(),
+    const id = randomUUID();
+    const fields = {
+      id,
       name: spec.name,
       image: spec.image,
       memMiB: spec.memMiB,
       vcpus: spec.vcpus,
       cmdline: spec.cmdline,
       init: spec.init,
-      state: 'created',
+      state: 'created' as const,
       lastExit: null,
       bootCount: 0,
-    });
+    };
+    let rec: MachineRecord;
+    for (let round = 0; ; round++) {
+      const nics = await this.planNics(id, spec.nics ?? []);
+      try {
+        rec = await this.store.createMachine(fields, nics);
+        break;
+      } catch (e) {
+        // Another machine took a generated MAC between the check and the insert: plan again
+        // (the check now sees it). A MAC the client chose is its own problem: 409 as it is.
+        const generated = (spec.nics ?? []).some((n) => n.mac === undefined);
+        if (!(e instanceof HostError && e.code === 'mac-taken' && generated && round < 2)) throw e;
+      }
+    }
     this.records.set(rec.id, { ...rec });
+    this.nics.set(rec.id, await this.store.listNics({ machineId: rec.id }));
     await this.event(rec.id, actor, 'created', `created from image '${rec.image}' with ${rec.memMiB} MiB`);
     const view = this.view(rec);
     this.emit('state', view);
     return view;
   }
 
-  async update(idOrName: string, patch: { name?: string; memMiB?: number }, actor: string): Promise<MachineView> {
+  /**
+   * Rename, change the memory (not while running or paused), or replace the NICs (only while
+   * stopped: the guest's devices are fixed for a boot). `nics` is the new list, eth0 first, as
+   * at creation: a NIC without a MAC gets nicMac(id, index), so a NIC kept at its index keeps its address.
+   */
+  async update(
+    idOrName: string,
+    patch: { name?: string; memMiB?: number; nics?: NicSpec[] },
+    actor: string,
+  ): Promise<MachineView> {
     const id = (await this.record(idOrName)).id;
     return this.withLock(id, async () => {
       const rec = this.current(id);
       if (patch.name !== undefined) checkName(patch.name);
+      if (patch.nics !== undefined && (rec.state === 'running' || rec.state === 'paused'))
+        throw new HostError(
+          409,
+          'wrong-state',
+          `cannot change the NICs of machine '${rec.name}': it is ${rec.state}; stop it first`,
+        );
       if (patch.memMiB !== undefined) {
         if (rec.state === 'running' || rec.state === 'paused')
           throw new HostError(
@@ -398,13 +452,20 @@ export class VmManager extends EventEmitter {
       const changes: Partial<MachineRecord> = {};
       if (patch.name !== undefined && patch.name !== rec.name) changes.name = patch.name;
       if (patch.memMiB !== undefined && patch.memMiB !== rec.memMiB) changes.memMiB = patch.memMiB;
-      if (Object.keys(changes).length === 0) return this.view(rec);
-      // The Store decides about name clashes (409 name-taken) before anything changes here.
-      const saved = await this.store.updateMachine(id, changes);
+      const nics = patch.nics !== undefined ? await this.planNics(id, patch.nics) : undefined;
+      if (Object.keys(changes).length === 0 && nics === undefined) return this.view(rec);
+      // The Store decides about name, MAC and IP clashes (409) before anything changes here.
+      const saved = await this.store.updateMachine(id, changes, nics);
       Object.assign(rec, changes, { updatedAt: saved.updatedAt });
-      const what = Object.entries(changes)
-        .map(([k, v]) => `${k} ${String(v)}`)
-        .join(', ');
+      if (nics !== undefined) this.nics.set(id, await this.store.listNics({ machineId: id }));
+      const what = [
+        ...Object.entries(changes).map(([k, v]) => `${k} ${String(v)}`),
+        ...(nics === undefined
+          ? []
+          : [
+              `nics ${nics.length ? nics.map((n) => `eth${n.index} ${n.mac}${n.ip ? ` ${n.ip}` : ''}`).join(', ') : 'none'}`,
+            ]),
+      ].join(', ');
       await this.event(id, actor, 'updated', `changed ${what}`);
       const view = this.view(rec);
       this.emit('state', view);
@@ -421,6 +482,7 @@ export class VmManager extends EventEmitter {
       if (!opts.keepDisk) rmSync(this.machineDir(id), { recursive: true, force: true });
       await this.store.deleteMachine(id);
       this.records.delete(id);
+      this.nics.delete(id);
       const hub = this.hubs.get(id);
       if (hub) {
         this.retiredBytesOut += hub.bytesOut;
@@ -530,7 +592,69 @@ export class VmManager extends EventEmitter {
       updatedAt: r.updatedAt.toISOString(),
       bootedAt: rt && (r.state === 'running' || r.state === 'paused') ? rt.bootedAt.toISOString() : null,
       consoleUrl: `/v1/vms/${r.id}/console`,
+      nics: (this.nics.get(r.id) ?? []).map((n): NicView => ({
+        index: n.index,
+        network: n.networkId,
+        mac: n.mac,
+        ip: n.ip,
+      })),
     };
+  }
+
+  /**
+   * The NICs of a new machine `id`, checked: each network exists (404), each ip is a host address
+   * of its network and not its gateway, each MAC given is a unicast address; a MAC not given is
+   * nicMac(id, index), re-rolled while another NIC (or one of this request) has it.
+   */
+  private async planNics(id: string, specs: NonNullable<CreateVmSpec['nics']>): Promise<NewNic[]> {
+    if (specs.length === 0) return [];
+    if (specs.length > MAX_NICS)
+      throw new HostError(422, 'over-limit', `${specs.length} NICs: a machine has at most ${MAX_NICS}`, {
+        limit: MAX_NICS,
+      });
+    const networks = this.opts.networks;
+    if (!networks) throw new HostError(400, 'invalid', 'this server has no networks, so machines cannot have NICs');
+    const out: NewNic[] = [];
+    const chosen = new Set<string>();
+    for (const [index, s] of specs.entries()) {
+      const net = await networks.record(s.network);
+      if (s.ip !== undefined) networks.checkNicIp(net, s.ip);
+      let mac: string;
+      if (s.mac !== undefined) {
+        let bytes: Uint8Array;
+        try {
+          bytes = parseMac(s.mac);
+        } catch (e) {
+          throw new HostError(400, 'invalid', `nics[${index}].mac: ${(e as Error).message}`);
+        }
+        if (isMulticastAt(bytes, 0) || isZeroAt(bytes, 0))
+          throw new HostError(
+            400,
+            'invalid',
+            `nics[${index}].mac ${s.mac} is ${isZeroAt(bytes, 0) ? 'all zeros' : 'a multicast address'}; a NIC needs a unicast address (first octet even), e.g. 02:00:00:00:00:01`,
+          );
+        mac = formatMac(bytes);
+        if (chosen.has(mac))
+          throw new HostError(409, 'mac-taken', `nics[${index}].mac ${mac} is given to two NICs of this machine`);
+      } else {
+        let attempt = 0;
+        for (;;) {
+          mac = formatMac(nicMac(id, index, attempt));
+          // The machine's own NICs do not count: they are being replaced (PATCH).
+          const holder = chosen.has(mac) ? null : await this.store.findNicByMac(mac);
+          if (!chosen.has(mac) && (!holder || holder.machineId === id)) break;
+          if (++attempt >= MAC_ATTEMPTS)
+            throw new HostError(
+              503,
+              'unavailable',
+              `no free MAC address for NIC ${index} after ${attempt} tries; retry`,
+            );
+        }
+      }
+      chosen.add(mac);
+      out.push({ id: randomUUID(), networkId: net.id, index, mac, ip: s.ip ?? null });
+    }
+    return out;
   }
 
   private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 /**
  * The HTTP server as a fastify app, without listening (serve.ts listens; tests inject or listen on
- * an ephemeral port). Everything it does to machines, images and events goes through the host
- * (VmManager, ImageStore, Store).
+ * an ephemeral port). Everything it does to machines, networks, images and events goes through the
+ * host (VmManager, NetworkManager, ImageStore, Store).
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
@@ -11,6 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { ImageStore } from '../host/image-store.js';
+import type { NetworkManager } from '../host/network-manager.js';
 import type { Store } from '../host/store.js';
 import type { Limits } from '../host/types.js';
 import type { VmManager } from '../host/vm-manager.js';
@@ -21,6 +22,7 @@ import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { imageRoutes } from './images.js';
 import { installMetrics } from './metrics.js';
+import { networkRoutes } from './networks.js';
 import { RouteBinder, installValidators, loadSpec, makeValidators } from './openapi.js';
 import type { Spec } from './openapi.js';
 import { DEFAULT_RATE_LIMIT_PER_MINUTE } from './config.js';
@@ -30,6 +32,7 @@ import { vmRoutes } from './vms.js';
 export interface AppOptions {
   store: Store;
   vms: VmManager;
+  networks: NetworkManager;
   images: ImageStore;
   limits: Limits;
   /** false: no tokens, every actor is `local` (serve allows it only on loopback). */
@@ -49,6 +52,7 @@ export interface AppOptions {
 export interface ServerContext {
   store: Store;
   vms: VmManager;
+  networks: NetworkManager;
   images: ImageStore;
   limits: Limits;
   spec: Spec;
@@ -188,8 +192,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   );
 
   const bind = new RouteBinder({ spec, validators, validateResponses: opts.validateResponses ?? false }, app);
-  const ctx: ServerContext = { store: opts.store, vms: opts.vms, images: opts.images, limits, spec, bind };
+  const ctx: ServerContext = {
+    store: opts.store,
+    vms: opts.vms,
+    networks: opts.networks,
+    images: opts.images,
+    limits,
+    spec,
+    bind,
+  };
   vmRoutes(ctx);
+  networkRoutes(ctx);
+  // Live captures are responses that never end by themselves: end them (their clients get the end
+  // of the pcap file) before close() waits for in-flight requests, or shutdown would wait forever.
+  app.addHook('preClose', async () => opts.networks.shutdown());
   consoleRoutes(ctx);
   await app.register(imageRoutes(ctx));
   eventRoutes(ctx);

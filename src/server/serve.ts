@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { ImageStore } from '../host/image-store.js';
+import { NetworkManager } from '../host/network-manager.js';
 import { Store } from '../host/store.js';
 import { VmManager } from '../host/vm-manager.js';
 import { buildApp } from './app.js';
@@ -89,10 +90,12 @@ export async function serve(cfg: ServeConfig): Promise<number> {
   try {
     const images = new ImageStore({ dataDir: cfg.dataDir, store, log });
     await images.ensureDefault();
-    vms = new VmManager({ store, images, dataDir: cfg.dataDir, limits: cfg.limits, log });
+    const networks = new NetworkManager({ store, log });
+    vms = new VmManager({ store, images, networks, dataDir: cfg.dataDir, limits: cfg.limits, log });
     const app = await buildApp({
       store,
       vms,
+      networks,
       images,
       limits: cfg.limits,
       auth: cfg.auth,

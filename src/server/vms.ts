@@ -1,6 +1,6 @@
 /** /v1/vms: machines, their life cycle, figures and events (the state machine lives in VmManager). */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { CreateVmSpec, MachineState, VmAction } from '../host/types.js';
+import type { CreateVmSpec, MachineState, NicSpec, VmAction } from '../host/types.js';
 import { VM_ACTIONS } from '../host/types.js';
 import type { ServerContext } from './app.js';
 
@@ -34,7 +34,7 @@ export function vmRoutes(ctx: ServerContext): void {
   bind.route('getVm', async (req: FastifyRequest) => vms.get((req.params as IdParams).id));
 
   bind.route('updateVm', async (req: FastifyRequest) => {
-    const patch = req.body as { name?: string; memMiB?: number };
+    const patch = req.body as { name?: string; memMiB?: number; nics?: NicSpec[] };
     return vms.update((req.params as IdParams).id, patch, req.actor);
   });
 

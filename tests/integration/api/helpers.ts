@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import supertest from 'supertest';
 import { expect } from 'vitest';
 import { ImageStore } from '../../../src/host/image-store.js';
+import { NetworkManager } from '../../../src/host/network-manager.js';
 import { Store } from '../../../src/host/store.js';
 import type { Limits } from '../../../src/host/types.js';
 import { VmManager } from '../../../src/host/vm-manager.js';
@@ -21,6 +22,7 @@ export interface TestServer {
   app: FastifyInstance;
   store: Store;
   vms: VmManager;
+  networks: NetworkManager;
   images: ImageStore;
   dataDir: string;
   token: string;
@@ -52,10 +54,12 @@ export async function startServer(o: ServerOptions = {}): Promise<TestServer> {
   const store = await Store.open({ dataDir, log: silent });
   const images = new ImageStore({ dataDir, store, log: silent as never });
   if (o.image) await images.ensureDefault();
-  const vms = new VmManager({ store, images, dataDir, limits, log: silent as never, stopTimeoutMs: 5000 });
+  const networks = new NetworkManager({ store, log: silent });
+  const vms = new VmManager({ store, images, networks, dataDir, limits, log: silent as never, stopTimeoutMs: 5000 });
   const app = await buildApp({
     store,
     vms,
+    networks,
     images,
     limits,
     auth: o.auth ?? true,
@@ -76,6 +80,7 @@ export async function startServer(o: ServerOptions = {}): Promise<TestServer> {
     app,
     store,
     vms,
+    networks,
     images,
     dataDir,
     token,

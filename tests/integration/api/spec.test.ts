@@ -115,12 +115,16 @@ describe('response validation', () => {
       updatedAt: now,
       bootedAt: null,
       consoleUrl: '/v1/vms/x/console',
+      nics: [{ index: 0, network: 'n', mac: '02:00:00:00:00:01', ip: null }],
     };
     expect(() => bind.checkResponse(op, 200, vm)).not.toThrow();
     const { consoleUrl: _c, ...missing } = vm;
     expect(() => bind.checkResponse(op, 200, missing)).toThrow(ResponseValidationError);
     expect(() => bind.checkResponse(op, 200, { ...vm, extra: 1 })).toThrow(/must NOT have additional properties/);
     expect(() => bind.checkResponse(op, 200, { ...vm, createdAt: 'yesterday' })).toThrow(/createdAt/);
+    expect(() =>
+      bind.checkResponse(op, 200, { ...vm, nics: [{ index: 0, network: 'n', mac: 'x', ip: null }] }),
+    ).toThrow(/nics\/0\/mac/);
     expect(() => bind.checkResponse(op, 201, vm)).toThrow(/answered 201, which openapi.yaml does not declare/);
     expect(() => bind.checkResponse(bind.operation('deleteVm'), 204, undefined)).not.toThrow();
   });

@@ -183,7 +183,11 @@ describe('GET, PATCH, DELETE /v1/vms/{id}', () => {
   });
 
   it('answers bad patches with 400, 404, 409 and 422', async () => {
-    expectProblem(await s.http.patch('/v1/vms/delta').set(s.auth).send({}), 400, /at least 1 field \(name, memMiB\)/);
+    expectProblem(
+      await s.http.patch('/v1/vms/delta').set(s.auth).send({}),
+      400,
+      /at least 1 field \(name, memMiB, nics\)/,
+    );
     expectProblem(await s.http.patch('/v1/vms/delta').set(s.auth).send({ image: 'x' }), 400, /unknown field 'image'/);
     expectProblem(
       await s.http.patch('/v1/vms/delta').set(s.auth).send({ memMiB: 1.5 }),
@@ -232,6 +236,11 @@ describe('actions, stats, events and the console of a booted machine', () => {
     const p = expectProblem(await s.http.post('/v1/vms/second/start').set(s.auth), 429, /MiB/);
     expect(p['type']).toBe('/problems.html#quota-exceeded');
     expectProblem(await s.http.patch('/v1/vms/alpha').set(s.auth).send({ memMiB: 32 }), 409, /stop it first/);
+    expectProblem(
+      await s.http.patch('/v1/vms/alpha').set(s.auth).send({ nics: [] }),
+      409,
+      /cannot change the NICs of machine 'alpha': it is running; stop it first/,
+    );
 
     const con = await openConsole(s.url, 'alpha', { protocols: ['labvisor.console.v1', `bearer.${s.token}`] });
     expect(con.ws.protocol).toBe('labvisor.console.v1');

@@ -262,6 +262,131 @@ describe.each(['sqlite', 'postgresql'] as const)('Store on %s', (kind) => {
     expect([e.status, e.code]).toEqual([409, 'name-taken']);
   });
 
+  it('creates, finds, lists, updates and deletes networks; name-taken (409) on a duplicate', async () => {
+    const n = await store.createNetwork({
+      id: 'net-a',
+      name: 'lab',
+      cidr: '10.0.0.0/24',
+      gateway: '10.0.0.1',
+      dhcp: true,
+      dns: false,
+    });
+    expect(n).toMatchObject({
+      id: 'net-a',
+      name: 'lab',
+      cidr: '10.0.0.0/24',
+      gateway: '10.0.0.1',
+      dhcp: true,
+      dns: false,
+    });
+    expect(n.createdAt).toBeInstanceOf(Date);
+    expect(await store.getNetwork('net-a')).toEqual(n);
+    expect(await store.getNetwork('lab')).toEqual(n);
+    expect(await store.getNetwork('nope')).toBeNull();
+    const e = await hostError(
+      store.createNetwork({
+        id: 'net-b',
+        name: 'lab',
+        cidr: '10.1.0.0/24',
+        gateway: '10.1.0.1',
+        dhcp: true,
+        dns: true,
+      }),
+    );
+    expect([e.status, e.code, e.message]).toEqual([
+      409,
+      'name-taken',
+      "a network named 'lab' already exists; choose another name",
+    ]);
+    await store.createNetwork({
+      id: 'net-c',
+      name: 'alab',
+      cidr: '10.2.0.0/16',
+      gateway: '10.2.0.1',
+      dhcp: false,
+      dns: true,
+    });
+    expect((await store.listNetworks()).map((x) => x.name)).toEqual(['alab', 'lab']);
+    const u = await store.updateNetwork('net-a', { name: 'lab2', dns: true, id: 'ignored' });
+    expect(u).toMatchObject({ id: 'net-a', name: 'lab2', dns: true });
+    expect([(await hostError(store.updateNetwork('net-a', { name: 'alab' }))).code]).toEqual(['name-taken']);
+    expect((await hostError(store.updateNetwork('missing', { dns: true }))).status).toBe(404);
+    await store.deleteNetwork('net-c');
+    expect(await store.getNetwork('net-c')).toBeNull();
+    await store.deleteNetwork('net-c'); // already gone: not an error
+  });
+
+  it('creates NICs with their machine and deletes them with it; mac-taken, ip-taken; network-in-use', async () => {
+    await store.createNetwork({
+      id: 'net-n',
+      name: 'nicnet',
+      cidr: '192.168.5.0/24',
+      gateway: '192.168.5.1',
+      dhcp: true,
+      dns: true,
+    });
+    const m = await store.createMachine(machine('withnics'), [
+      { id: 'nic-1', networkId: 'net-n', index: 0, mac: '02:00:00:00:00:01', ip: '192.168.5.10' },
+      { id: 'nic-2', networkId: 'net-n', index: 1, mac: '02:00:00:00:00:02', ip: null },
+    ]);
+    const nics = await store.listNics({ machineId: m.id });
+    expect(nics.map((n) => [n.index, n.mac, n.ip, n.networkId])).toEqual([
+      [0, '02:00:00:00:00:01', '192.168.5.10', 'net-n'],
+      [1, '02:00:00:00:00:02', null, 'net-n'],
+    ]);
+    expect((await store.findNicByMac('02:00:00:00:00:02'))?.id).toBe('nic-2');
+    expect(await store.countNics('net-n')).toBe(2);
+    expect((await store.nicCounts()).get('net-n')).toBe(2);
+
+    // A second machine whose NIC clashes is not created at all (one statement).
+    const mac = await hostError(
+      store.createMachine(machine('clash-mac'), [
+        { id: 'nic-3', networkId: 'net-n', index: 0, mac: '02:00:00:00:00:01', ip: null },
+      ]),
+    );
+    expect([mac.status, mac.code]).toEqual([409, 'mac-taken']);
+    expect(mac.message).toMatch(/02:00:00:00:00:01 .*already another NIC's/);
+    expect(await store.getMachine('clash-mac')).toBeNull();
+    const ip = await hostError(
+      store.createMachine(machine('clash-ip'), [
+        { id: 'nic-4', networkId: 'net-n', index: 0, mac: '02:00:00:00:00:04', ip: '192.168.5.10' },
+      ]),
+    );
+    expect([ip.status, ip.code]).toEqual([409, 'ip-taken']);
+    expect(await store.getMachine('clash-ip')).toBeNull();
+    // NULL addresses do not clash (any number of DHCP NICs per network).
+    const m2 = await store.createMachine(machine('dhcp-too'), [
+      { id: 'nic-5', networkId: 'net-n', index: 0, mac: '02:00:00:00:00:05', ip: null },
+    ]);
+
+    // Replacing a machine's NICs is one statement too: a clash leaves the old ones.
+    const clash = await hostError(
+      store.updateMachine(m.id, { memMiB: 99 }, [
+        { id: 'nic-6', networkId: 'net-n', index: 0, mac: '02:00:00:00:00:05', ip: null },
+      ]),
+    );
+    expect(clash.code).toBe('mac-taken');
+    expect((await store.getMachine(m.id))!.memMiB).toBe(64);
+    expect((await store.listNics({ machineId: m.id })).map((n) => n.id)).toEqual(['nic-1', 'nic-2']);
+    // Its own old MAC may be reused (the old NICs go first).
+    await store.updateMachine(m.id, {}, [
+      { id: 'nic-7', networkId: 'net-n', index: 0, mac: '02:00:00:00:00:02', ip: '192.168.5.10' },
+      { id: 'nic-8', networkId: 'net-n', index: 1, mac: '02:00:00:00:00:08', ip: null },
+    ]);
+    expect((await store.listNics({ machineId: m.id })).map((n) => [n.id, n.mac])).toEqual([
+      ['nic-7', '02:00:00:00:00:02'],
+      ['nic-8', '02:00:00:00:00:08'],
+    ]);
+    const inUse = await hostError(store.deleteNetwork('net-n'));
+    expect([inUse.status, inUse.code, inUse.extra]).toEqual([409, 'network-in-use', { nics: 3 }]);
+    await store.deleteMachine(m.id);
+    expect(await store.listNics({ machineId: m.id })).toEqual([]);
+    expect(await store.findNicByMac('02:00:00:00:00:01')).toBeNull();
+    await store.deleteMachine(m2.id);
+    await store.deleteNetwork('net-n');
+    expect(await store.getNetwork('net-n')).toBeNull();
+  });
+
   // Two servers on one SQLite file are not a setup we support (nor would their machines directories be);
   // on PostgreSQL they meet under the migration lock.
   if (kind === 'postgresql') {
