@@ -17,6 +17,7 @@ import { seqFops } from './seq.js';
 import { procKmsgFops } from './kmsg.js';
 import { printkLog } from '../../printk/printk.js';
 import { DMESG_RESTRICT } from '../../printk/syslog.js';
+import { procNetShow } from '../../net/proc.js';
 
 /**
  * The global entries of /proc (fs/proc/generic.c: proc_dir_entry trees): meminfo, uptime,
@@ -526,6 +527,7 @@ export const PROC_ROOT: ProcEntry[] = [
   file('loadavg', loadavgOf),
   file('meminfo', (k) => formatMeminfo(memCounts(k))),
   symlink('mounts', () => 'self/mounts'),
+  dir('net', [file('unix', (k) => procNetShow('unix', k))]),
   file('partitions', (k) => formatPartitions(k.disks)),
   symlink('self', (w) => (w ? String(w.tgid) : -ENOENT)),
   file('slabinfo', slabinfoOf, 0o400),
