@@ -344,6 +344,19 @@ export class Store {
     return this.db.apiToken.findUnique({ where: { hash }, select: { id: true, name: true } });
   }
 
+  /** The tokens' names and dates, oldest first (the hashes stay here). */
+  async listTokens(): Promise<Array<{ name: string; createdAt: Date; lastUsedAt: Date | null }>> {
+    return this.db.apiToken.findMany({
+      orderBy: [{ createdAt: 'asc' }, { name: 'asc' }],
+      select: { name: true, createdAt: true, lastUsedAt: true },
+    });
+  }
+
+  /** Deletes the token named `name`; false when there is none. */
+  async deleteToken(name: string): Promise<boolean> {
+    return (await this.db.apiToken.deleteMany({ where: { name } })).count > 0;
+  }
+
   async touchToken(id: string): Promise<void> {
     await this.db.apiToken.updateMany({ where: { id }, data: { lastUsedAt: new Date() } });
   }

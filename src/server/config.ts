@@ -24,12 +24,16 @@ export interface ServeConfig {
   databaseUrl?: string;
   /** --new-token NAME: print a new token and exit. */
   newToken?: string;
+  /** --revoke-token NAME: delete that token and exit. */
+  revokeToken?: string;
+  /** --list-tokens: list the tokens (names and dates, never secrets) and exit. */
+  listTokens?: boolean;
 }
 
 export const SERVE_USAGE = `usage: labvisor serve [--host ADDR] [--port N] [--data DIR] [--no-auth]
                       [--max-machines N] [--max-mem-mib N] [--max-total-mem-mib N]
                       [--max-image-mib N] [--rate-limit N]
-       labvisor serve --new-token NAME [--data DIR]
+       labvisor serve --new-token NAME | --revoke-token NAME | --list-tokens [--data DIR]
 
 serve: the lab server: REST API under /v1 (described at /docs and /openapi.yaml), machine
 consoles over WebSocket, Prometheus metrics at /metrics, the web UI at /.
@@ -45,6 +49,9 @@ consoles over WebSocket, Prometheus metrics at /metrics, the web UI at /.
   --max-image-mib N      largest uploaded image (default 4096)
   --rate-limit N         API requests per minute per token (default 1200)
   --new-token NAME       create another API token named NAME, print it and exit
+  --revoke-token NAME    delete the token named NAME and exit (a running server
+                         refuses it within a minute)
+  --list-tokens          list the tokens: names, when made and last used
 
 The first start with an empty data directory creates the token 'admin' and prints it once;
 send it as 'Authorization: Bearer <token>'. DATABASE_URL=postgresql://... selects PostgreSQL.
@@ -108,6 +115,8 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
         'max-image-mib': { type: 'string' },
         'rate-limit': { type: 'string' },
         'new-token': { type: 'string' },
+        'revoke-token': { type: 'string' },
+        'list-tokens': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -141,8 +150,14 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
   if (imageMiB !== undefined) limits.maxImageBytes = imageMiB * MiB;
   const dataDir = str('data') ?? defaultDataDir(env);
   const newToken = str('new-token');
-  if (newToken !== undefined && !/^[A-Za-z0-9._-]{1,63}$/.test(newToken)) {
-    throw new ConfigError(`--new-token: a token name is 1 to 63 letters, digits, '.', '_' or '-', got '${newToken}'`);
+  const revokeToken = str('revoke-token');
+  for (const [flag, name] of [
+    ['--new-token', newToken],
+    ['--revoke-token', revokeToken],
+  ] as const) {
+    if (name !== undefined && !/^[A-Za-z0-9._-]{1,63}$/.test(name)) {
+      throw new ConfigError(`${flag}: a token name is 1 to 63 letters, digits, '.', '_' or '-', got '${name}'`);
+    }
   }
   return {
     host,
@@ -153,5 +168,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     rateLimitPerMinute: wholeNumber('--rate-limit', str('rate-limit'), 1, 10_000_000) ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
     ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}),
     ...(newToken !== undefined ? { newToken } : {}),
+    ...(revokeToken !== undefined ? { revokeToken } : {}),
+    ...(values['list-tokens'] === true ? { listTokens: true } : {}),
   };
 }

@@ -61,6 +61,31 @@ function makeLogger(): Logger {
   return pino(opts, pino.destination(2));
 }
 
+/** --revoke-token NAME and --list-tokens: work on the token table, print, exit. */
+async function manageTokens(store: Store, cfg: ServeConfig): Promise<number> {
+  if (cfg.revokeToken !== undefined) {
+    if (!(await store.deleteToken(cfg.revokeToken))) {
+      process.stderr.write(`labvisor: there is no token named '${cfg.revokeToken}' (see --list-tokens)\n`);
+      return 1;
+    }
+    await store.addEvent({
+      subject: 'token',
+      actor: 'local',
+      kind: 'deleted',
+      message: `token '${cfg.revokeToken}' revoked`,
+    });
+    // A running server keeps a verified token for up to a minute (auth.ts CACHE_MS).
+    process.stdout.write(`token '${cfg.revokeToken}' revoked; a running server refuses it within a minute\n`);
+    return 0;
+  }
+  const date = (d: Date | null): string => (d ? d.toISOString().slice(0, 19).replace('T', ' ') : 'never');
+  const rows = await store.listTokens();
+  const width = Math.max(4, ...rows.map((r) => r.name.length));
+  process.stdout.write(`${'NAME'.padEnd(width)}  CREATED              LAST USED\n`);
+  for (const r of rows) process.stdout.write(`${r.name.padEnd(width)}  ${date(r.createdAt)}  ${date(r.lastUsedAt)}\n`);
+  return 0;
+}
+
 export async function serve(cfg: ServeConfig): Promise<number> {
   const log = makeLogger();
   mkdirSync(cfg.dataDir, { recursive: true });
@@ -81,6 +106,14 @@ export async function serve(cfg: ServeConfig): Promise<number> {
       });
       process.stdout.write(`New token '${cfg.newToken}':\n\n${tokenBanner(cfg.newToken, token, false)}`);
       return 0;
+    } finally {
+      await store.close();
+    }
+  }
+
+  if (cfg.revokeToken !== undefined || cfg.listTokens) {
+    try {
+      return await manageTokens(store, cfg);
     } finally {
       await store.close();
     }

@@ -67,6 +67,29 @@ describe('labvisor serve', () => {
     expect(second).toBeDefined();
     expect((await http.get('/v1/vms').set('Authorization', `Bearer ${second}`)).status).toBe(200);
 
+    // A token can be revoked from another process; one never used yet is refused at once (a
+    // verified token is kept by the running server for up to a minute).
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [BIN, 'serve', ...args], {
+        env: { ...process.env, LABVISOR_HOME: home },
+        encoding: 'utf8',
+      });
+    const third = /(lvt_[A-Za-z0-9_-]{43})/.exec(cli('--new-token', 'gone').stdout)?.[1];
+    expect(third).toBeDefined();
+    const revoked = cli('--revoke-token', 'gone');
+    expect(revoked.status, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toMatch(/token 'gone' revoked/);
+    expect((await http.get('/v1/vms').set('Authorization', `Bearer ${third}`)).status).toBe(401);
+    const unknown = cli('--revoke-token', 'gone');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/no token named 'gone'/);
+    const listed = cli('--list-tokens');
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^NAME +CREATED +LAST USED$/m);
+    expect(listed.stdout).toMatch(/^admin +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d{4}-/m);
+    expect(listed.stdout).toMatch(/^ci +/m);
+    expect(listed.stdout).not.toMatch(/gone|lvt_/);
+
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child!.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -260,6 +260,15 @@ describe.each(['sqlite', 'postgresql'] as const)('Store on %s', (kind) => {
     await store.touchToken('gone'); // a token deleted meanwhile: not an error
     const e = await hostError(store.createToken('admin', 'z'.repeat(64)));
     expect([e.status, e.code]).toEqual([409, 'name-taken']);
+    // Listed by name and dates only; revoking one leaves the others.
+    await store.createToken('temp', 't'.repeat(64));
+    const names = (await store.listTokens()).map((r) => r.name);
+    expect(names).toEqual(expect.arrayContaining(['admin', 'ci', 'temp']));
+    expect((await store.listTokens()).find((r) => r.name === 'admin')!.lastUsedAt).toBeInstanceOf(Date);
+    expect(await store.deleteToken('temp')).toBe(true);
+    expect(await store.deleteToken('temp')).toBe(false);
+    expect(await store.findTokenByHash('t'.repeat(64))).toBeNull();
+    expect(await store.findTokenByHash('h'.repeat(64))).not.toBeNull();
   });
 
   it('creates, finds, lists, updates and deletes networks; name-taken (409) on a duplicate', async () => {
