@@ -284,6 +284,17 @@ function posixOwner(task: Task): object {
   return task.files;
 }
 
+/** The lock a fcntl request asks for (flock_to_posix_lock): owned by the process, or by the open file for OFD locks. */
+function posixLockRequest(
+  task: Task,
+  file: File,
+  type: number,
+  r: { start: number; end: number },
+  ofd: boolean,
+): FileLock {
+  return { owner: ofd ? file : posixOwner(task), pid: task.tgid, type, start: r.start, end: r.end, ofd, file };
+}
+
 /** fcntl_getlk: the first lock that would conflict, or F_UNLCK. */
 function fcntlGetlk(task: Task, file: File, cmd: number, uarg: number): number {
   const fl = getFlock(task, uarg);
@@ -293,15 +304,7 @@ function fcntlGetlk(task: Task, file: File, cmd: number, uarg: number): number {
   if (ofd && fl.pid !== 0) return -E.EINVAL;
   const r = flockRange(file, fl);
   if (typeof r === 'number') return r;
-  const req: FileLock = {
-    owner: ofd ? file : posixOwner(task),
-    pid: task.tgid,
-    type: fl.type,
-    start: r.start,
-    end: r.end,
-    ofd,
-    file,
-  };
+  const req = posixLockRequest(task, file, fl.type, r, ofd);
   const ctx = lockContext(file.inode, false);
   const c = ctx ? firstPosixConflict(ctx, req) : null;
   if (!c) return putFlock(task, uarg, { ...fl, type: F_UNLCK });
@@ -329,15 +332,7 @@ function fcntlSetlk(task: Task, file: File, cmd: number, uarg: number): number |
   } else if (fl.type !== F_UNLCK) return -E.EINVAL;
   const r = flockRange(file, fl);
   if (typeof r === 'number') return r;
-  const req: FileLock = {
-    owner: ofd ? file : posixOwner(task),
-    pid: task.tgid,
-    type: fl.type,
-    start: r.start,
-    end: r.end,
-    ofd,
-    file,
-  };
+  const req = posixLockRequest(task, file, fl.type, r, ofd);
   const wait = cmd === F_SETLKW || cmd === F_OFD_SETLKW;
   const ctx = lockContext(file.inode, true)!;
   const attempt = (): number | null => {

@@ -1,5 +1,5 @@
 import * as E from '../errno.js';
-import { copyFromUser, getUser64, putUser64 } from '../mm/uaccess.js';
+import { accessOk, copyFromUser, getUser64, putUser64 } from '../mm/uaccess.js';
 import type { Task } from '../sched/task.js';
 import { FMODE_LSEEK, FMODE_PREAD, FMODE_PWRITE, FMODE_STREAM, type File, type Kiocb } from './file.js';
 import { IovIter } from './iov_iter.js';
@@ -142,7 +142,8 @@ export function sysPwrite64(task: Task, fd: number, buf: number, count: number, 
 
 /**
  * import_iovec: read `cnt` struct iovec {void *base; size_t len} from user memory.
- * Lengths that are negative as ssize_t → EINVAL; the total is clamped to MAX_RW_COUNT.
+ * Lengths that are negative as ssize_t → EINVAL; a segment outside user space → EFAULT
+ * (access_ok in __import_iovec); the total is clamped to MAX_RW_COUNT.
  */
 export function importIovec(task: Task, uiov: number, cnt: number): IovIter | number {
   if (cnt < 0 || cnt > UIO_MAXIOV) return -E.EINVAL;
@@ -159,6 +160,7 @@ export function importIovec(task: Task, uiov: number, cnt: number): IovIter | nu
     if (lenHi & 0x80000000) return -E.EINVAL;
     let len = v.getUint32(i * 16 + 8, true) + lenHi * 4294967296;
     if (total + len > MAX_RW_COUNT) len = MAX_RW_COUNT - total;
+    if (len > 0 && !accessOk(base, len)) return -E.EFAULT;
     total += len;
     bases.push(base);
     lens.push(len);

@@ -7,8 +7,9 @@
 import * as E from '../errno.js';
 import type { File } from '../fs/file.js';
 import { IovIter } from '../fs/iov_iter.js';
-import { O_CLOEXEC, O_NONBLOCK } from '../fs/uapi.js';
-import { copyFromUser, copyToUser, getUser32, putUser32, putUser64 } from '../mm/uaccess.js';
+import { importIovec } from '../fs/read_write.js';
+import { MAX_RW_COUNT, O_CLOEXEC, O_NONBLOCK } from '../fs/uapi.js';
+import { accessOk, copyFromUser, copyToUser, getUser32, putUser32, putUser64 } from '../mm/uaccess.js';
 import type { Task } from '../sched/task.js';
 import * as N from '../syscall/numbers.js';
 import type { SyscallTable } from '../syscall/types.js';
@@ -196,6 +197,15 @@ function doSend(sock: Socket, task: Task, msg: SendMsg): number | Promise<number
   return sock.ops.sendmsg(sock, task, msg);
 }
 
+/**
+ * import_ubuf for sendto/recvfrom: len is a size_t clamped to MAX_RW_COUNT; the buffer must lie
+ * in user space (access_ok). The usable length, or -EFAULT.
+ */
+function importUbuf(buf: number, len: number): number {
+  const n = Math.min(len < 0 ? MAX_RW_COUNT : len, MAX_RW_COUNT);
+  return n > 0 && !accessOk(buf, n) ? -E.EFAULT : n;
+}
+
 /** __sys_sendto. */
 export function sysSendto(
   task: Task,
@@ -208,9 +218,8 @@ export function sysSendto(
 ): number | Promise<number> {
   const sock = sockfdLookup(task, fd);
   if (typeof sock === 'number') return sock;
-  // len is a size_t clamped to MAX_RW_COUNT by import_ubuf.
-  const n = Math.min(len < 0 ? 0x7ffff000 : len, 0x7ffff000);
-  if (n > 0 && (buf < 0 || buf + n > 2 ** 38)) return -E.EFAULT;
+  const n = importUbuf(buf, len);
+  if (n < 0) return n;
   let name: Uint8Array | null = null;
   if (uaddr) {
     const a = moveAddrToKernel(task, uaddr, addrlen | 0);
@@ -233,8 +242,8 @@ export function sysRecvfrom(
 ): number | Promise<number> {
   const sock = sockfdLookup(task, fd);
   if (typeof sock === 'number') return sock;
-  const n = Math.min(len < 0 ? 0x7ffff000 : len, 0x7ffff000);
-  if (n > 0 && (buf < 0 || buf + n > 2 ** 38)) return -E.EFAULT;
+  const n = importUbuf(buf, len);
+  if (n < 0) return n;
   let fl = flags | 0;
   if (sock.file && sock.file.flags & O_NONBLOCK) fl |= U.MSG_DONTWAIT;
   const msg: RecvMsg = {
@@ -291,28 +300,9 @@ function copyMsghdrFromUser(task: Task, umsg: number): UserMsghdr | number {
   if (namelen < 0) return -E.EINVAL;
   if (namelen > U.SOCKADDR_STORAGE) namelen = U.SOCKADDR_STORAGE;
   if (iovlen < 0 || iovlen > U.UIO_MAXIOV) return -E.EMSGSIZE;
-  const bases: number[] = [];
-  const lens: number[] = [];
-  if (iovlen > 0) {
-    const v = copyFromUser(task.mm, iov, iovlen * 16);
-    if (typeof v === 'number') return -E.EFAULT;
-    const vv = new DataView(v.buffer, v.byteOffset, v.byteLength);
-    let total = 0;
-    for (let i = 0; i < iovlen; i++) {
-      const base = vv.getUint32(i * 16, true) + vv.getInt32(i * 16 + 4, true) * 2 ** 32;
-      const lenHi = vv.getInt32(i * 16 + 12, true);
-      const len = vv.getUint32(i * 16 + 8, true) + lenHi * 2 ** 32;
-      // iov_len is a size_t: "negative" (huge) lengths are -EINVAL (import_iovec).
-      if (len < 0 || len > 2 ** 53) return -E.EINVAL;
-      let l = Math.min(len, 0x7ffff000 - total);
-      if (l < 0) l = 0;
-      if (l > 0 && (base < 0 || base + l > 2 ** 38)) return -E.EFAULT;
-      total += l;
-      bases.push(base);
-      lens.push(l);
-    }
-  }
-  return { name, namelen, iter: IovIter.userVec(task.mm, bases, lens), control, controllen };
+  const iter = importIovec(task, iov, iovlen);
+  if (typeof iter === 'number') return iter;
+  return { name, namelen, iter, control, controllen };
 }
 
 /** ____sys_sendmsg on a socket already looked up; `left` reports bytes not sent (for sendmmsg). */
