@@ -217,10 +217,8 @@ export function sysPreadv2(
   _posH: number,
   flags: number,
 ): Result {
+  // Write-only flags (RWF_APPEND, RWF_NOAPPEND) are accepted on reads too, as kiocb_set_rw_flags does.
   if (flags & ~RWF_SUPPORTED) return -E.EOPNOTSUPP;
-  if (flags & (RWF_APPEND | RWF_NOAPPEND)) {
-    // Write-only flags are still accepted by kiocb_set_rw_flags on reads.
-  }
   return doReadv(t, fd, iov, cnt, pos === -1 ? null : pos);
 }
 
@@ -264,6 +262,14 @@ export const sysPwritev = (t: Task, fd: number, iov: number, cnt: number, pos: n
 export function vfsLlseek(file: File, offset: number, whence: number): number {
   if (whence < SEEK_SET || whence > SEEK_HOLE) return -E.EINVAL;
   if (file.op.llseek) return file.op.llseek(file, offset, whence);
+  return genericFileLlseek(file, offset, whence);
+}
+
+/**
+ * generic_file_llseek_size: SET/CUR/END against i_size, and SEEK_DATA/SEEK_HOLE for a file with
+ * no holes; a filesystem's own llseek (ext4_llseek) calls it for what it does not handle itself.
+ */
+export function genericFileLlseek(file: File, offset: number, whence: number): number {
   if (!(file.mode & FMODE_LSEEK) || file.mode & FMODE_STREAM) return -E.ESPIPE;
   const isDir = S_ISDIR(file.inode.mode);
   const size = file.inode.size;

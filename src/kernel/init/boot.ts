@@ -84,15 +84,7 @@ const CONSOLE_DEV = makeDev(5, 1);
 
 /** start_kernel() for a machine. */
 export async function bootMachine(p: DiskBootParams): Promise<ExitStatus> {
-  const kernel = new Kernel({
-    mem: p.mem,
-    hart: p.hart,
-    clock: p.clock,
-    console: p.console,
-    strace: p.strace,
-    debug: p.debug,
-    nodename: p.nodename,
-  });
+  const kernel = new Kernel(p); // the boot parameters carry the KernelConfig fields
   // The command line as the kernel holds it: bytes (one char per byte).
   const cmdline = parseCmdline(toByteString(p.cmdline));
   kernel.boot = newBootState(cmdline, consoleLoglevel(cmdline), true);

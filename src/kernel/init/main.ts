@@ -86,15 +86,7 @@ export async function startKernel(p: BootParams | DiskBootParams): Promise<ExitS
 }
 
 async function startKernelExec(p: BootParams): Promise<ExitStatus> {
-  const kernel = new Kernel({
-    mem: p.mem,
-    hart: p.hart,
-    clock: p.clock,
-    console: p.console,
-    strace: p.strace,
-    debug: p.debug,
-    nodename: p.nodename,
-  });
+  const kernel = new Kernel(p); // the boot parameters carry the KernelConfig fields
   kernel.boot = newBootState(parseCmdline(''), CONSOLE_LOGLEVEL_DEFAULT, false);
   kernel.log(`Linux version ${UTS_RELEASE} (labvisor) ${UTS_VERSION}`);
 

@@ -7,10 +7,11 @@
 import { EFBIG, EINVAL, ENXIO, EOPNOTSUPP, EROFS } from '../../errno.js';
 import { FALLOC_FL_KEEP_SIZE } from '../open.js';
 import { PAGE_SIZE } from '../../mm/layout.js';
-import { FMODE_LSEEK, type File, type FileOperations, type Kiocb } from '../file.js';
+import type { File, FileOperations, Kiocb } from '../file.js';
 import type { Inode } from '../inode.js';
 import type { IovIter } from '../iov_iter.js';
-import { O_APPEND, O_DIRECT, O_DSYNC, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../uapi.js';
+import { O_APPEND, O_DIRECT, O_DSYNC, SEEK_DATA, SEEK_HOLE } from '../uapi.js';
+import { genericFileLlseek } from '../read_write.js';
 import { ext4Call, sbInfo, type Ext4SbInfo } from './ext4.js';
 import { ext4AllocRange, ext4MaybeEvict, ext4WritebackData, ext4WritebackInode, type Ext4Inode } from './inode.js';
 import { ext4ShrinkCache } from './super.js';
@@ -140,30 +141,13 @@ function seekDataHole(inode: Ext4Inode, offset: number, wantData: boolean): numb
   return wantData ? -ENXIO : size; // the implicit hole at EOF
 }
 
-/** ext4_llseek: generic_file_llseek_size with ext4's data/hole search. */
+/** ext4_llseek: generic_file_llseek_size, with ext4's own search for SEEK_DATA/SEEK_HOLE. */
 function ext4Llseek(file: File, offset: number, whence: number): number {
-  if (!(file.mode & FMODE_LSEEK)) return -EINVAL;
+  if (whence !== SEEK_DATA && whence !== SEEK_HOLE) return genericFileLlseek(file, offset, whence);
   const inode = file.inode as Ext4Inode;
-  let pos: number;
-  switch (whence) {
-    case SEEK_SET:
-      pos = offset;
-      break;
-    case SEEK_CUR:
-      pos = file.pos + offset;
-      break;
-    case SEEK_END:
-      pos = inode.size + offset;
-      break;
-    case SEEK_DATA:
-    case SEEK_HOLE:
-      pos = seekDataHole(inode, offset, whence === SEEK_DATA);
-      if (pos < 0) return pos;
-      break;
-    default:
-      return -EINVAL;
-  }
-  if (pos < 0 || pos > inode.sb.maxBytes) return -EINVAL;
+  const pos = seekDataHole(inode, offset, whence === SEEK_DATA);
+  if (pos < 0) return pos;
+  if (pos > inode.sb.maxBytes) return -EINVAL;
   file.pos = pos;
   return pos;
 }
