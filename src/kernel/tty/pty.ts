@@ -181,29 +181,27 @@ function ptmIoctl(tty: TtyStruct, _file: File, task: Task, cmd: number, arg: num
   return null;
 }
 
-const ptmOps: TtyOperations = {
+/** What both ends of a pair do alike (pty.c's pty_write, pty_write_room, pty_open, pty_close …). */
+const ptyCommonOps: TtyOperations = {
   write: ptyWrite,
   writeRoom: ptyWriteRoom,
   flushBuffer: ptyFlushBuffer,
   unthrottle: ptyUnthrottle,
   open: (tty) => ptyOpen(tty),
   close: (tty) => ptyClose(tty),
-  ioctl: ptmIoctl,
   remove: ptyRemove,
 };
 
+/** ptm_unix98_ops: the master. */
+const ptmOps: TtyOperations = { ...ptyCommonOps, ioctl: ptmIoctl };
+
+/** pty_unix98_ops: the slave, which also follows termios changes and restarts output. */
 const ptsOps: TtyOperations = {
-  write: ptyWrite,
-  writeRoom: ptyWriteRoom,
-  flushBuffer: ptyFlushBuffer,
-  unthrottle: ptyUnthrottle,
-  open: (tty) => ptyOpen(tty),
-  close: (tty) => ptyClose(tty),
+  ...ptyCommonOps,
   // TIOCGPTPEER is a master-only call (ptm_open_peer: -EIO on anything else).
   ioctl: (_tty, _file, _task, cmd) => (cmd === TIOCGPTPEER ? -EIO : null),
   setTermios: ptySetTermios,
   start: (tty) => tty.link?.wakeRead(),
-  remove: ptyRemove,
 };
 
 /** The master's initial termios (unix98_pty_init: ptm_driver->init_termios). */
