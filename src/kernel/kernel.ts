@@ -12,6 +12,7 @@ import type { RootFs } from './fs/rootfs.js';
 import type { GenDisk } from './block/genhd.js';
 import type { SyscallHandler } from './syscall/types.js';
 import type { BootState } from './init/boot_state.js';
+import type { NetNs } from './net/netns.js';
 import { Task, TaskState } from './sched/task.js';
 import { RunQueue } from './sched/runqueue.js';
 import { KERN_INFO, KERN_WARNING, printk } from './printk/printk.js';
@@ -92,6 +93,8 @@ export class Kernel {
   readonly nprocByUid = new Map<number, number>();
   /** Block disks (vda, ...) registered by the boot code (block/genhd.ts), for mounts and /proc/diskstats. */
   disks: GenDisk[] = [];
+  /** The network namespace of every task (init_net), set by net/init.ts netInit at boot. */
+  net: NetNs | null = null;
   /** The first task (the pid namespace's child_reaper); when its process ends the machine ends. */
   initTask: Task | null = null;
   /** Set while the machine's processes are being killed after init's exit. */

@@ -1,0 +1,267 @@
+/**
+ * SNMP counters of a network namespace (include/net/snmp.h, net/ipv4/proc.c): each group is a
+ * plain object whose keys are the names /proc/net/snmp and /proc/net/netstat print, in
+ * Linux's order. Protocols count with `ns.mib.tcp.RetransSegs++`. Add a counter by appending
+ * its Linux name to the list of its group.
+ */
+
+/** snmp4_ipstats_list, after Forwarding and DefaultTTL (which come from sysctls). */
+export const IP_MIB = [
+  'InReceives',
+  'InHdrErrors',
+  'InAddrErrors',
+  'ForwDatagrams',
+  'InUnknownProtos',
+  'InDiscards',
+  'InDelivers',
+  'OutRequests',
+  'OutDiscards',
+  'OutNoRoutes',
+  'ReasmTimeout',
+  'ReasmReqds',
+  'ReasmOKs',
+  'ReasmFails',
+  'FragOKs',
+  'FragFails',
+  'FragCreates',
+  'OutTransmits',
+] as const;
+
+/** The Icmp: line (icmp_put): totals, then In<type> and Out<type> for the types RFC 1213 names. */
+export const ICMP_MIB = [
+  'InMsgs',
+  'InErrors',
+  'InCsumErrors',
+  'InDestUnreachs',
+  'InTimeExcds',
+  'InParmProbs',
+  'InSrcQuenchs',
+  'InRedirects',
+  'InEchos',
+  'InEchoReps',
+  'InTimestamps',
+  'InTimestampReps',
+  'InAddrMasks',
+  'InAddrMaskReps',
+  'OutMsgs',
+  'OutErrors',
+  'OutRateLimitGlobal',
+  'OutRateLimitHost',
+  'OutDestUnreachs',
+  'OutTimeExcds',
+  'OutParmProbs',
+  'OutSrcQuenchs',
+  'OutRedirects',
+  'OutEchos',
+  'OutEchoReps',
+  'OutTimestamps',
+  'OutTimestampReps',
+  'OutAddrMasks',
+  'OutAddrMaskReps',
+] as const;
+
+/** snmp4_tcp_list. RtoAlgorithm/RtoMin/RtoMax/MaxConn are constants; CurrEstab is counted live. */
+export const TCP_MIB = [
+  'RtoAlgorithm',
+  'RtoMin',
+  'RtoMax',
+  'MaxConn',
+  'ActiveOpens',
+  'PassiveOpens',
+  'AttemptFails',
+  'EstabResets',
+  'CurrEstab',
+  'InSegs',
+  'OutSegs',
+  'RetransSegs',
+  'InErrs',
+  'OutRsts',
+  'InCsumErrors',
+] as const;
+
+/** snmp4_udp_list (Udp: and UdpLite:). */
+export const UDP_MIB = [
+  'InDatagrams',
+  'NoPorts',
+  'InErrors',
+  'OutDatagrams',
+  'RcvbufErrors',
+  'SndbufErrors',
+  'InCsumErrors',
+  'IgnoredMulti',
+  'MemErrors',
+] as const;
+
+/** snmp4_net_list: the TcpExt: line of /proc/net/netstat (the counters this stack keeps, in Linux's order). */
+export const TCPEXT_MIB = [
+  'SyncookiesSent',
+  'SyncookiesRecv',
+  'SyncookiesFailed',
+  'EmbryonicRsts',
+  'PruneCalled',
+  'RcvPruned',
+  'OfoPruned',
+  'OutOfWindowIcmps',
+  'LockDroppedIcmps',
+  'ArpFilter',
+  'TW',
+  'TWRecycled',
+  'TWKilled',
+  'PAWSActive',
+  'PAWSEstab',
+  'DelayedACKs',
+  'DelayedACKLocked',
+  'DelayedACKLost',
+  'ListenOverflows',
+  'ListenDrops',
+  'TCPHPHits',
+  'TCPPureAcks',
+  'TCPHPAcks',
+  'TCPRenoRecovery',
+  'TCPSackRecovery',
+  'TCPSACKReneging',
+  'TCPSACKReorder',
+  'TCPRenoReorder',
+  'TCPTSReorder',
+  'TCPFullUndo',
+  'TCPPartialUndo',
+  'TCPDSACKUndo',
+  'TCPLossUndo',
+  'TCPLostRetransmit',
+  'TCPRenoFailures',
+  'TCPSackFailures',
+  'TCPLossFailures',
+  'TCPFastRetrans',
+  'TCPSlowStartRetrans',
+  'TCPTimeouts',
+  'TCPLossProbes',
+  'TCPLossProbeRecovery',
+  'TCPRenoRecoveryFail',
+  'TCPSackRecoveryFail',
+  'TCPRcvCollapsed',
+  'TCPDSACKOldSent',
+  'TCPDSACKOfoSent',
+  'TCPDSACKRecv',
+  'TCPDSACKOfoRecv',
+  'TCPAbortOnData',
+  'TCPAbortOnClose',
+  'TCPAbortOnMemory',
+  'TCPAbortOnTimeout',
+  'TCPAbortOnLinger',
+  'TCPAbortFailed',
+  'TCPMemoryPressures',
+  'TCPMemoryPressuresChrono',
+  'TCPSACKDiscard',
+  'TCPDSACKIgnoredOld',
+  'TCPDSACKIgnoredNoUndo',
+  'TCPSpuriousRTOs',
+  'TCPMD5NotFound',
+  'TCPMD5Unexpected',
+  'TCPMD5Failure',
+  'TCPSackShifted',
+  'TCPSackMerged',
+  'TCPSackShiftFallback',
+  'TCPBacklogCoalesce',
+  'TCPBacklogDrop',
+  'PFMemallocDrop',
+  'TCPMinTTLDrop',
+  'TCPDeferAcceptDrop',
+  'IPReversePathFilter',
+  'TCPTimeWaitOverflow',
+  'TCPReqQFullDoCookies',
+  'TCPReqQFullDrop',
+  'TCPRetransFail',
+  'TCPRcvCoalesce',
+  'TCPOFOQueue',
+  'TCPOFODrop',
+  'TCPOFOMerge',
+  'TCPChallengeACK',
+  'TCPSYNChallenge',
+  'TCPFastOpenActive',
+  'TCPFastOpenActiveFail',
+  'TCPFastOpenPassive',
+  'TCPFastOpenPassiveFail',
+  'TCPFastOpenListenOverflow',
+  'TCPFastOpenCookieReqd',
+  'TCPFastOpenBlackhole',
+  'TCPSpuriousRtxHostQueues',
+  'BusyPollRxPackets',
+  'TCPAutoCorking',
+  'TCPFromZeroWindowAdv',
+  'TCPToZeroWindowAdv',
+  'TCPWantZeroWindowAdv',
+  'TCPSynRetrans',
+  'TCPOrigDataSent',
+  'TCPHystartTrainDetect',
+  'TCPHystartTrainCwnd',
+  'TCPHystartDelayDetect',
+  'TCPHystartDelayCwnd',
+  'TCPACKSkippedSynRecv',
+  'TCPACKSkippedPAWS',
+  'TCPACKSkippedSeq',
+  'TCPACKSkippedFinWait2',
+  'TCPACKSkippedTimeWait',
+  'TCPACKSkippedChallenge',
+  'TCPWinProbe',
+  'TCPKeepAlive',
+  'TCPMTUPFail',
+  'TCPMTUPSuccess',
+  'TCPDelivered',
+  'TCPDeliveredCE',
+  'TCPAckCompressed',
+  'TCPZeroWindowDrop',
+  'TCPRcvQDrop',
+  'TCPWqueueTooBig',
+  'TCPFastOpenPassiveAltKey',
+  'TcpTimeoutRehash',
+  'TcpDuplicateDataRehash',
+  'TCPDSACKRecvSegs',
+  'TCPDSACKIgnoredDubious',
+  'TCPMigrateReqSuccess',
+  'TCPMigrateReqFailure',
+  'TCPPLBRehash',
+] as const;
+
+/** snmp4_ipextstats_list: the IpExt: line of /proc/net/netstat. */
+export const IPEXT_MIB = [
+  'InNoRoutes',
+  'InTruncatedPkts',
+  'InMcastPkts',
+  'OutMcastPkts',
+  'InBcastPkts',
+  'OutBcastPkts',
+  'InOctets',
+  'OutOctets',
+  'InMcastOctets',
+  'OutMcastOctets',
+  'InBcastOctets',
+  'OutBcastOctets',
+  'InCsumErrors',
+  'InNoECTPkts',
+  'InECT1Pkts',
+  'InECT0Pkts',
+  'InCEPkts',
+  'ReasmOverlaps',
+] as const;
+
+export type Counters<N extends readonly string[]> = Record<N[number], number>;
+
+function counters<N extends readonly string[]>(names: N): Counters<N> {
+  const o = {} as Record<string, number>;
+  for (const n of names) o[n] = 0;
+  return o as Counters<N>;
+}
+
+/** struct netns_mib. */
+export class NetMib {
+  readonly ip = counters(IP_MIB);
+  readonly icmp = counters(ICMP_MIB);
+  /** IcmpMsg: InType<N>/OutType<N>, per ICMP type number seen (icmpmsg_put prints the non-zero ones). */
+  readonly icmpMsgIn = new Float64Array(256);
+  readonly icmpMsgOut = new Float64Array(256);
+  readonly tcp = counters(TCP_MIB);
+  readonly udp = counters(UDP_MIB);
+  readonly udpLite = counters(UDP_MIB);
+  readonly tcpExt = counters(TCPEXT_MIB);
+  readonly ipExt = counters(IPEXT_MIB);
+}
