@@ -53,6 +53,59 @@ const special: Record<string, OracleCase[]> = {
       expectQemu: { status: 0, stdoutIncludes: ['argc=7\n', 'getenv(LABVISOR_TEST_B)="with spaces = and equals"'] },
     },
   ],
+  // TCP over 127.0.0.1 (issue 6's guest socket suite): the oracle must have really exercised the paths.
+  net_tcp_echo: [
+    {
+      prog: bin('net_tcp_echo'),
+      expectQemu: {
+        status: 0,
+        stdoutIncludes: [
+          'client: echoed 1048576 bytes',
+          ', match\n',
+          'client: recv MSG_PEEK 10 "hello-peek"\n',
+          'client: after half-close read 3 "bye"\n',
+          'rebind without SO_REUSEADDR Address already in use\n',
+          'rebind with SO_REUSEADDR ok\n',
+          'connect to a closed port Connection refused\n',
+        ],
+      },
+    },
+  ],
+  net_tcp_nonblock: [
+    {
+      prog: bin('net_tcp_nonblock'),
+      expectQemu: {
+        status: 0,
+        stdoutIncludes: [
+          'connect non-blocking: -1 Operation now in progress\n',
+          'SO_ERROR after connect: 0\n',
+          'accept with nothing pending: -1 Resource temporarily unavailable\n',
+          'SO_ERROR: 111 (Connection refused)\n',
+        ],
+      },
+    },
+  ],
+  net_epoll100: [
+    {
+      prog: bin('net_epoll100'),
+      expectQemu: {
+        status: 0,
+        stdoutIncludes: [
+          'client: connected 100, echoes correct 100\n',
+          'server: accepted 100, most open at once 100, closed 100, EPOLLRDHUP seen 100, errors 0\n',
+        ],
+      },
+    },
+  ],
+  net_tcp_opts: [
+    {
+      prog: bin('net_tcp_opts'),
+      expectQemu: {
+        status: 0,
+        stdoutIncludes: ['get SO_RCVBUF: 131072', 'peer read: -1 Connection reset by peer\n'],
+      },
+    },
+  ],
   hostile: [
     { prog: bin('hostile'), expectQemu: { status: 0, stdoutIncludes: ['= -1 EFAULT', 'survived\n'] } },
     ...Object.entries(fatal).map(([mode, status]): OracleCase => ({

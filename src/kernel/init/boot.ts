@@ -18,6 +18,7 @@ import type { Hart } from '../../machine/cpu/hart.js';
 import type { Clock } from '../../machine/dev/clock.js';
 import type { CharStream } from '../../machine/dev/char-stream.js';
 import type { DiskBackend } from '../../machine/dev/disk.js';
+import type { NicDevice } from '../../machine/dev/nic.js';
 import type { ExitStatus } from './main.js';
 import { Kernel } from '../kernel.js';
 import { FilesStruct } from '../fs/fdtable.js';
@@ -40,6 +41,8 @@ import { ttyInit } from '../tty/tty_io.js';
 import { consoleInit } from '../tty/serial.js';
 import { prepareNamespace, shutdownFilesystems } from './do_mounts.js';
 import { machineStats, pauseMachine, resumeMachine, type MachineStats } from '../sys/stats.js';
+import { netExit, netInit } from '../net/init.js';
+import { ARPHRD_LOOPBACK, type NetDeviceStats } from '../net/core/netdevice.js';
 
 const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
 /** A UTF-8 JS string → the kernel's byte-string form (one char per byte). */
@@ -56,6 +59,8 @@ export interface HostHandle {
   resume(): void;
   /** The machine's figures (sys/stats.ts machineStats). */
   stats(): MachineStats;
+  /** Counters of every interface but loopback (the server's VmStats.net), in ifindex order. */
+  netStats(): Array<{ name: string; stats: NetDeviceStats }>;
 }
 
 export interface DiskBootParams {
@@ -77,6 +82,8 @@ export interface DiskBootParams {
   initArgs?: string[];
   /** Called once the kernel exists, with what the host may do to it. */
   onHost?: (h: HostHandle) => void;
+  /** The machine's network cards: eth0, eth1 … in this order (labnic). */
+  nics?: NicDevice[];
 }
 
 /** Major/minor of /dev/console (TTYAUX_MAJOR 5, minor 1). */
@@ -101,6 +108,11 @@ export async function bootMachine(p: DiskBootParams): Promise<ExitStatus> {
     pause: () => pauseMachine(kernel),
     resume: () => resumeMachine(kernel),
     stats: () => machineStats(kernel),
+    netStats: () =>
+      [...(kernel.net?.devices.values() ?? [])]
+        .filter((d) => d.type !== ARPHRD_LOOPBACK)
+        .sort((a, b) => a.ifindex - b.ifindex)
+        .map((d) => ({ name: d.name, stats: d.stats })),
   });
 
   kernel.log(`Linux version ${UTS_RELEASE} (labvisor) ${UTS_VERSION}`);
@@ -206,6 +218,9 @@ async function restInit(kernel: Kernel, p: DiskBootParams, cmdline: BootCmdline)
     `virtio_blk virtio0: [${disk.name}] ${disk.sectors} 512-byte logical blocks (${((disk.sectors * 512) / 1e6).toFixed(1)} MB/${((disk.sectors * 512) / 1048576).toFixed(1)} MiB)`,
   );
 
+  // do_basic_setup → net_dev_init, inet_init, then the NIC drivers probe: lo, eth0 ….
+  netInit(kernel, p.nics ?? []);
+
   switchTo(kernel, task);
   consoleOnRootfs(kernel, task);
 
@@ -231,6 +246,8 @@ async function restInit(kernel: Kernel, p: DiskBootParams, cmdline: BootCmdline)
     boot.panicText = `Attempted to kill init! exitcode=0x${(ws >>> 0).toString(16).padStart(8, '0')}`;
     kernel.log(`Kernel panic - not syncing: ${boot.panicText}`);
   }
+  // device_shutdown for the network: devices stopped, every protocol timer cancelled.
+  if (kernel.net) netExit(kernel.net);
   shutdownFilesystems(kernel);
   for (const d of kernel.disks) {
     try {

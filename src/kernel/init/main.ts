@@ -25,6 +25,7 @@ import type { StopReason } from './boot_state.js';
 import { newBootState } from './boot_state.js';
 import { CONSOLE_LOGLEVEL_DEFAULT, parseCmdline } from './cmdline.js';
 import { bootMachine, type DiskBootParams } from './boot.js';
+import { netExit, netInit } from '../net/init.js';
 
 export type { DiskBootParams, HostHandle } from './boot.js';
 
@@ -101,6 +102,9 @@ async function startKernelExec(p: BootParams): Promise<ExitStatus> {
   // time_init.
   kernel.log('clocksource: host monotonic clock, timebase 10 MHz');
 
+  // net_dev_init + inet_init: init_net with only `lo` (a program run this way has no NIC).
+  netInit(kernel, []);
+
   // rest_init → kernel_init → run_init_process: the first task executes the program.
   const task = new Task(
     kernel,
@@ -134,11 +138,14 @@ async function startKernelExec(p: BootParams): Promise<ExitStatus> {
     kernel.log(`Failed to execute ${p.init.filename} (error ${r})`);
     task.mm.destroy();
     task.files.closeAll();
+    if (kernel.net) netExit(kernel.net);
     return { code: null, signal: null, waitStatus: 0, execError: -r };
   }
   kernel.log(`Run ${p.init.filename} as init process`);
   kernel.runQueue.enqueueNew(task);
   await runLoop(kernel);
+  // The machine is done: the stack's timers and devices go with it.
+  if (kernel.net) netExit(kernel.net);
   // The first process's status (an exec'ing thread may have taken over its pid: initTask follows).
   // reboot(2) by a root program ends the machine: status 0, as for a machine that powered off.
   const stopped = kernel.boot?.stopping;

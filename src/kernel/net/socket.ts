@@ -20,6 +20,7 @@ import { getAnonDev, SuperBlock } from '../fs/super.js';
 import { waitQueuePollAdd } from '../fs/select.js';
 import { O_NONBLOCK, O_RDWR, S_IFSOCK } from '../fs/uapi.js';
 import type { ScmCookie } from './scm.js';
+import { devIoctl } from './core/dev_ioctl.js';
 import {
   MSG_DONTWAIT,
   MSG_EOR,
@@ -78,6 +79,12 @@ export interface ProtoOps {
   getsockopt: ((sock: Socket, task: Task, level: number, name: number, len: number) => Uint8Array | number) | null;
   sendmsg(sock: Socket, task: Task, msg: SendMsg): number | Promise<number>;
   recvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Promise<number>;
+  /**
+   * Optional: a SOL_SOCKET option was stored on `sock` (SO_KEEPALIVE, SO_LINGER, SO_RCVBUF,
+   * SO_SNDBUF, SO_REUSEADDR …) and the protocol must act on it (sk_setsockopt's calls into
+   * tcp_set_keepalive and friends). Called after a successful sock_setsockopt.
+   */
+  solSocketChanged?(sock: Socket, name: number): void;
 }
 
 /** struct net_proto_family. */
@@ -309,6 +316,9 @@ export const socketFileOps: FileOperations = {
   release: sockRelease,
   ioctl(file: File, task: Task, cmd: number, arg: number): number {
     const sock = sockFromFile(file)!;
+    // sock_do_ioctl's dev_ioctl: interface and route ioctls work on a socket of any family.
+    const r = devIoctl(sock, task, cmd, arg);
+    if (r !== null) return r;
     return sock.ops.ioctl(sock, task, cmd, arg);
   },
   llseek(): number {

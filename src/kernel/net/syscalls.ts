@@ -16,8 +16,15 @@ import type { SyscallTable } from '../syscall/types.js';
 import { scmDestroy, scmRecv, scmSend, type CmsgOut, type ScmCookie } from './scm.js';
 import { sockAllocFile, sockCreate, sockFromFile, type RecvMsg, type SendMsg, type Socket } from './socket.js';
 import * as U from './uapi.js';
+import { SO_BINDTODEVICE, sockGetBindToDevice, sockSetBindToDevice } from './core/dev_ioctl.js';
+import { skFilterGetsockopt, skFilterSetsockopt } from './core/filter.js';
 // Registers AF_UNIX (af_unix_init runs when the module loads).
 import './unix/af_unix.js';
+// Registers AF_NETLINK with NETLINK_ROUTE (rtnetlink pulls in af_netlink) and AF_PACKET.
+import './netlink/rtnetlink.js';
+import './packet/af_packet.js';
+// Registers AF_INET (inet_init: UDP, raw, ping, TCP).
+import './ipv4/af_inet.js';
 
 /** sockfd_lookup: -EBADF for no file, -ENOTSOCK for a file that is no socket. */
 function sockfdLookup(task: Task, fd: number): Socket | number {
@@ -615,10 +622,20 @@ export function sysSetsockopt(
   if ((level | 0) === U.SOL_SOCKET) {
     // The size checks come before the copy in sk_setsockopt (too short is -EINVAL, not -EFAULT).
     const n = name | 0;
+    // SO_BINDTODEVICE takes a name of any length up to IFNAMSIZ (0 unbinds): no size check.
+    if (n === SO_BINDTODEVICE) {
+      if (typeof val === 'number') return -E.EFAULT;
+      return sockSetBindToDevice(sock, task, val.subarray(0, Math.min(len, 15)));
+    }
     const need = n === U.SO_RCVTIMEO || n === U.SO_SNDTIMEO ? 16 : n === U.SO_LINGER ? 8 : 4;
     if (len < need) return -E.EINVAL;
     if (typeof val === 'number') return -E.EFAULT;
-    return sockSetsockopt(sock, task, n, val);
+    // SO_ATTACH_FILTER / SO_DETACH_FILTER / SO_LOCK_FILTER (sk_attach_filter and friends).
+    const f = skFilterSetsockopt(sock, task, n, val);
+    if (f !== null) return f;
+    const r = sockSetsockopt(sock, task, n, val);
+    if (r === 0) sock.ops.solSocketChanged?.(sock, n);
+    return r;
   }
   if (!sock.ops.setsockopt) return -E.EOPNOTSUPP;
   if (typeof val === 'number') return -E.EFAULT;
@@ -707,8 +724,10 @@ export function sysGetsockopt(task: Task, fd: number, level: number, name: numbe
   const l = len | 0;
   if (l < 0) return -E.EINVAL;
   let v: Uint8Array | number;
-  if ((level | 0) === U.SOL_SOCKET) v = sockGetsockopt(sock, name | 0);
-  else if (!sock.ops.getsockopt) return -E.EOPNOTSUPP;
+  if ((level | 0) === U.SOL_SOCKET) {
+    if ((name | 0) === SO_BINDTODEVICE) v = sockGetBindToDevice(sock, task, l);
+    else v = skFilterGetsockopt(sock, name | 0) ?? sockGetsockopt(sock, name | 0);
+  } else if (!sock.ops.getsockopt) return -E.EOPNOTSUPP;
   else v = sock.ops.getsockopt(sock, task, level | 0, name | 0, l);
   if (typeof v === 'number') return v;
   // Timeouts are not truncated: a short buffer is -EINVAL (sock_get_timeout's size check).

@@ -5,7 +5,7 @@ import { netSyscalls } from '../../../src/kernel/net/syscalls.js';
 import { procNetShow } from '../../../src/kernel/net/proc.js';
 import { sockRegister, sockUnregister, type ProtoOps } from '../../../src/kernel/net/socket.js';
 import {
-  AF_INET,
+  AF_INET6,
   AF_UNIX,
   MSG_CTRUNC,
   MSG_DONTWAIT,
@@ -80,12 +80,12 @@ function rights(fds: number[]): Uint8Array {
 describe('socket layer and AF_UNIX', () => {
   it('reports EAFNOSUPPORT for a family nobody registered, and a registered family is used', () => {
     const env = makeIpcEnv();
-    expect(call(env, N.SYS_socket, AF_INET, SOCK_STREAM, 0)).toBe(-E.EAFNOSUPPORT);
+    expect(call(env, N.SYS_socket, AF_INET6, SOCK_STREAM, 0)).toBe(-E.EAFNOSUPPORT);
     const seen: number[] = [];
-    const ops = { family: AF_INET, release: () => seen.push(-1) } as unknown as ProtoOps;
+    const ops = { family: AF_INET6, release: () => seen.push(-1) } as unknown as ProtoOps;
     expect(
       sockRegister({
-        family: AF_INET,
+        family: AF_INET6,
         create: (_t, sock, protocol) => {
           seen.push(protocol);
           sock.ops = ops;
@@ -94,13 +94,13 @@ describe('socket layer and AF_UNIX', () => {
       }),
     ).toBe(0);
     try {
-      expect(sockRegister({ family: AF_INET, create: () => 0 })).toBe(-E.EEXIST);
-      const fd = call(env, N.SYS_socket, AF_INET, SOCK_STREAM, 6);
+      expect(sockRegister({ family: AF_INET6, create: () => 0 })).toBe(-E.EEXIST);
+      const fd = call(env, N.SYS_socket, AF_INET6, SOCK_STREAM, 6);
       expect(fd).toBeGreaterThanOrEqual(0);
       expect(call(env, N.SYS_close, fd)).toBe(0);
       expect(seen).toEqual([6, -1]);
     } finally {
-      sockUnregister(AF_INET);
+      sockUnregister(AF_INET6);
     }
   });
 

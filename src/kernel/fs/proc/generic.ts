@@ -18,6 +18,7 @@ import { procKmsgFops } from './kmsg.js';
 import { printkLog } from '../../printk/printk.js';
 import { DMESG_RESTRICT } from '../../printk/syslog.js';
 import { procNetShow } from '../../net/proc.js';
+import { NET_SYSCTLS } from '../../net/core/dev_sysctl.js';
 
 /**
  * The global entries of /proc (fs/proc/generic.c: proc_dir_entry trees): meminfo, uptime,
@@ -443,6 +444,51 @@ function printkWrite(k: Kernel, _t: Task | null, text: string): number {
   return 0;
 }
 
+/**
+ * /proc/sys/net (register_net_sysctl tables): a directory tree built from the stack's list
+ * (net/core/dev_sysctl.ts), each file reading and writing the kernel namespace's sysctls.
+ */
+function netSysctlTree(): ProcEntry[] {
+  interface Node {
+    dirs: Map<string, Node>;
+    files: ProcEntry[];
+  }
+  const root: Node = { dirs: new Map(), files: [] };
+  for (const e of NET_SYSCTLS) {
+    const parts = e.path.split('/');
+    let n = root;
+    for (const d of parts.slice(0, -1)) {
+      let c = n.dirs.get(d);
+      if (!c) n.dirs.set(d, (c = { dirs: new Map(), files: [] }));
+      n = c;
+    }
+    const name = parts[parts.length - 1]!;
+    const show = (k: Kernel): string => (k.net ? e.get(k.net) : '');
+    n.files.push(
+      e.set ? sysctl(name, show, (k, _t, text) => (k.net ? e.set!(k.net, text) : -ENOENT)) : line(name, show),
+    );
+  }
+  const build = (n: Node): ProcEntry[] =>
+    [...[...n.dirs].map(([name, c]) => dir(name, build(c))), ...n.files].sort((a, b) => (a.name < b.name ? -1 : 1));
+  return build(root);
+}
+
+/** The files of /proc/net, each shown by the protocol that registered it (net/proc.ts). */
+const PROC_NET_NAMES = [
+  'arp',
+  'dev',
+  'netlink',
+  'netstat',
+  'packet',
+  'raw',
+  'route',
+  'snmp',
+  'softnet_stat',
+  'tcp',
+  'udp',
+  'unix',
+];
+
 /** /proc/sys (kernel/sysctl.c tables): the entries programs read, with this kernel's values. */
 const procSys = dir('sys', [
   dir('fs', [
@@ -485,6 +531,7 @@ const procSys = dir('sys', [
     line('threads-max', (k) => k.maxThreads),
     line('version', () => UTS_VERSION),
   ]),
+  dir('net', netSysctlTree()),
   dir('vm', [
     line('max_map_count', () => 65530),
     line('overcommit_memory', () => 0),
@@ -527,7 +574,10 @@ export const PROC_ROOT: ProcEntry[] = [
   file('loadavg', loadavgOf),
   file('meminfo', (k) => formatMeminfo(memCounts(k))),
   symlink('mounts', () => 'self/mounts'),
-  dir('net', [file('unix', (k) => procNetShow('unix', k))]),
+  dir(
+    'net',
+    PROC_NET_NAMES.map((n) => file(n, (k) => procNetShow(n, k))),
+  ),
   file('partitions', (k) => formatPartitions(k.disks)),
   symlink('self', (w) => (w ? String(w.tgid) : -ENOENT)),
   file('slabinfo', slabinfoOf, 0o400),

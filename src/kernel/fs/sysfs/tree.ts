@@ -150,6 +150,67 @@ export function buildSysfs(k: Kernel | null): SysNode & { kind: 'dir' } {
     });
   }
 
+  // Network devices (net/core/net-sysfs.c): virtual ones (lo) under /devices/virtual/net,
+  // the NICs under their virtio-mmio slots; /class/net links to each.
+  for (const nd of k?.net?.devices.values() ?? []) {
+    const abs =
+      nd.flags & 0x8 /* IFF_LOOPBACK */
+        ? `/devices/virtual/net/${nd.name}`
+        : `/devices/platform/soc/${(0x10008000 + nd.ifindex * 0x1000).toString(16)}.virtio_mmio/virtio${nd.ifindex}/net/${nd.name}`;
+    const nn = mkdirp(root, abs);
+    const mac = (a: Uint8Array): string => [...a].map((b) => b.toString(16).padStart(2, '0')).join(':');
+    const operstates = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'];
+    const attrs: Record<string, () => string> = {
+      addr_assign_type: () => '0',
+      addr_len: () => String(nd.addr.length),
+      address: () => mac(nd.addr),
+      broadcast: () => mac(nd.broadcast),
+      carrier: () => (nd.carrier ? '1' : '0'),
+      dev_id: () => '0x0',
+      dormant: () => '0',
+      // dev->flags as stored: IFF_RUNNING/IFF_LOWER_UP are derived state (dev_get_flags), not shown here.
+      flags: () => `0x${(nd.flags & 0xffff & ~0x40).toString(16)}`,
+      ifalias: () => nd.alias,
+      ifindex: () => String(nd.ifindex),
+      iflink: () => String(nd.ifindex),
+      mtu: () => String(nd.mtu),
+      operstate: () => operstates[nd.operState] ?? 'unknown',
+      tx_queue_len: () => String(nd.txQueueLen),
+      type: () => String(nd.type),
+    };
+    for (const [name, show] of Object.entries(attrs))
+      nn.children.set(
+        name,
+        attr(() => `${show()}\n`),
+      );
+    nn.children.set(
+      'uevent',
+      attr(() => `INTERFACE=${nd.name}\nIFINDEX=${nd.ifindex}\n`, 0o644),
+    );
+    nn.children.set('subsystem', { kind: 'link', target: relLink(abs, '/class/net') });
+    const st = mkdirp(root, `${abs}/statistics`);
+    const stats: Record<string, () => number> = {
+      collisions: () => nd.stats.collisions,
+      multicast: () => nd.stats.multicast,
+      rx_bytes: () => nd.stats.rxBytes,
+      rx_dropped: () => nd.stats.rxDropped,
+      rx_errors: () => nd.stats.rxErrors,
+      rx_fifo_errors: () => nd.stats.rxFifoErrors,
+      rx_length_errors: () => nd.stats.rxLengthErrors,
+      rx_packets: () => nd.stats.rxPackets,
+      tx_bytes: () => nd.stats.txBytes,
+      tx_dropped: () => nd.stats.txDropped,
+      tx_errors: () => nd.stats.txErrors,
+      tx_packets: () => nd.stats.txPackets,
+    };
+    for (const [name, v] of Object.entries(stats))
+      st.children.set(
+        name,
+        attr(() => `${v()}\n`),
+      );
+    put(root, `/class/net/${nd.name}`, { kind: 'link', target: relLink('/class/net', abs) });
+  }
+
   // The CPU topology of the one hart (drivers/base/cpu.c).
   const cpu = mkdirp(root, '/devices/system/cpu');
   cpu.children.set(

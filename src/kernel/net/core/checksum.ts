@@ -38,6 +38,13 @@ export function csumTcpUdpNofold(saddr: number, daddr: number, len: number, prot
  * header. Store the result in the header (with its checksum field zero while summing); on
  * input, the sum over a correct segment gives 0.
  */
-export function tcpUdpChecksum(b: Uint8Array, off: number, len: number, saddr: number, daddr: number, proto: number): number {
+export function tcpUdpChecksum(
+  b: Uint8Array,
+  off: number,
+  len: number,
+  saddr: number,
+  daddr: number,
+  proto: number,
+): number {
   return csumFold(csumPartial(b, off, len, csumTcpUdpNofold(saddr, daddr, len, proto)));
 }

@@ -98,12 +98,17 @@ export class SkBuff {
     return this.data;
   }
 
-  /** skb_clone/skb_copy: a private copy of the current bytes with the same metadata and fresh headroom. */
+  /**
+   * skb_clone/skb_copy: a private copy with the same metadata and fresh headroom. A link-layer
+   * header already pulled (input) is copied too, so a tap's copy still has its MAC header.
+   */
   copy(headroom = MAX_HEADER): SkBuff {
-    const b = new Uint8Array(headroom + this.len);
-    b.set(this.bytes(), headroom);
-    const s = new SkBuff(b, headroom, headroom + this.len);
-    const shift = headroom - this.data;
+    const start = this.macHeader >= 0 && this.macHeader < this.data ? this.macHeader : this.data;
+    const pre = this.data - start;
+    const b = new Uint8Array(headroom + pre + this.len);
+    b.set(this.buf.subarray(start, this.tail), headroom);
+    const s = new SkBuff(b, headroom + pre, headroom + pre + this.len);
+    const shift = headroom + pre - this.data;
     s.macHeader = this.macHeader < 0 ? -1 : this.macHeader + shift;
     s.networkHeader = this.networkHeader < 0 ? -1 : this.networkHeader + shift;
     s.transportHeader = this.transportHeader < 0 ? -1 : this.transportHeader + shift;
