@@ -12,11 +12,23 @@
  *   'log'    (text: string)                kernel and worker diagnostics (for the server log)
  * Exactly one of 'exit' and 'crash' is emitted, once, unless kill() ended the worker (then
  * neither: the caller knows why it ended).
+ *
+ * NICs: the owner adds a switch port per NIC (with `onEgress: () => proc.nicEgress(nic)`) and
+ * hands it over with attachNic(); it removes the ports from their switches itself when the
+ * machine ends (a guest reboot keeps them: the worker lives on). Frames the guest sends arrive
+ * as `net-tx` and go into `port.input` as they are (the worker transferred its own copy);
+ * frames the switch queues for a port are dequeued in batches at the next turn of the event loop
+ * and posted as `net-rx`, structured-cloned (a flooded frame is one object on several queues, so
+ * it is copied, never transferred). At most NET_WINDOW frames per NIC are in the worker's hands
+ * unacknowledged; beyond that they wait in the port's bounded queue (and drop there, counted as
+ * queueFull), so a slow guest never makes the host queue without bound.
  */
 import { EventEmitter } from 'node:events';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { VmStats } from './types.js';
 import type { ExitReason, HostToWorker, PowerAction, VmMachineConfig, WorkerToHost } from '../protocol/messages.js';
+import { NET_WINDOW } from '../protocol/messages.js';
+import type { SwitchPort } from '../switch/switch.js';
 import { MACHINE_WORKER } from './worker-url.js';
 
 /** How long a worker has to answer a stats request. */
@@ -77,6 +89,15 @@ export class MachineProcess extends EventEmitter {
   private currentInstructions = 0;
   /** Boots so far (1 once started; +1 per guest reboot). */
   boot = 0;
+  /** Each NIC's switch port, by NIC index (attachNic). */
+  private readonly ports: Array<SwitchPort | null> = [];
+  /** Per NIC: frames posted as net-rx that the worker has not acknowledged yet. */
+  private readonly rxInFlight: number[] = [];
+  /** Per NIC: net-tx frames taken into the switch, to acknowledge at the next turn. */
+  private readonly txTaken: number[] = [];
+  /** NICs whose port may have frames to post. */
+  private readonly egressPending = new Set<number>();
+  private netScheduled = false;
 
   constructor(private readonly opts: MachineProcessOptions) {
     super();
@@ -109,6 +130,8 @@ export class MachineProcess extends EventEmitter {
     }
     this.worker = w;
     this.boot = 1;
+    // Messages posted now wait in the worker's port until it listens.
+    if (this.egressPending.size > 0) this.scheduleNet();
     w.on('message', (m: WorkerToHost) => this.onMessage(m));
     w.on('error', (e: Error) => {
       const code = (e as NodeJS.ErrnoException).code;
@@ -169,10 +192,91 @@ export class MachineProcess extends EventEmitter {
         this.emit('exit', info);
         break;
       }
+      case 'net-tx':
+        this.onNetTx(m.nic, m.frames);
+        break;
+      case 'net-ack':
+        if (m.nic in this.rxInFlight) {
+          this.rxInFlight[m.nic] = Math.max(0, this.rxInFlight[m.nic]! - m.frames);
+          // The window may have stopped a drain with frames still queued (onEgress does not fire again).
+          if ((this.ports[m.nic]?.queued ?? 0) > 0) this.nicEgress(m.nic);
+        }
+        break;
       case 'stdin-request':
       case 'tty-mode':
         // Only for `run`'s host terminal; a vm's console is pushed and has no host line mode.
         break;
+    }
+  }
+
+  /**
+   * NIC `nic`'s switch port (made by the owner with `onEgress: () => proc.nicEgress(nic)`).
+   * Frames already queued on it are posted once the worker is running.
+   */
+  attachNic(nic: number, port: SwitchPort): void {
+    this.ports[nic] = port;
+    this.rxInFlight[nic] = 0;
+    this.txTaken[nic] = 0;
+    if (port.queued > 0) this.nicEgress(nic);
+  }
+
+  /** Frames posted to NIC `nic` that the worker has not acknowledged yet (at most NET_WINDOW). */
+  netInFlight(nic: number): number {
+    return this.rxInFlight[nic] ?? 0;
+  }
+
+  /** The switch queued frames on NIC `nic`'s port: post them at the next turn, in one batch. */
+  nicEgress(nic: number): void {
+    this.egressPending.add(nic);
+    this.scheduleNet();
+  }
+
+  private scheduleNet(): void {
+    if (this.netScheduled) return;
+    this.netScheduled = true;
+    setImmediate(() => this.netTurn());
+  }
+
+  /** Frames the guest put on NIC `nic`'s wire: into the switch. */
+  private onNetTx(nic: number, frames: Uint8Array[]): void {
+    if (!(nic in this.txTaken)) return;
+    const port = this.ports[nic];
+    if (port?.attached) for (const f of frames) port.input(f);
+    // Acknowledged even when the port is gone: the worker's window must not close for good.
+    this.txTaken[nic]! += frames.length;
+    this.scheduleNet();
+  }
+
+  /** One turn of the NIC transport: acknowledgements out, queued frames out (within the windows). */
+  private netTurn(): void {
+    this.netScheduled = false;
+    if (this.ended) {
+      this.egressPending.clear();
+      return;
+    }
+    // Not started yet: what is pending goes once start() made the worker.
+    if (!this.worker) return;
+    for (let nic = 0; nic < this.txTaken.length; nic++) {
+      const n = this.txTaken[nic];
+      if (!n) continue; // nothing taken, or no NIC at this index
+      this.txTaken[nic] = 0;
+      this.send({ type: 'net-ack', nic, frames: n });
+    }
+    for (const nic of this.egressPending) {
+      this.egressPending.delete(nic);
+      const port = this.ports[nic];
+      if (!port?.attached) continue;
+      let room = NET_WINDOW - this.rxInFlight[nic]!;
+      if (room <= 0) continue; // the worker's net-ack reopens the window
+      const frames: Uint8Array[] = [];
+      for (let f: Uint8Array | null; room > 0 && (f = port.dequeue()) !== null; room--) {
+        // Cloning a view copies its whole buffer: a frame that is part of a larger buffer
+        // (a host-side sender's pool) is cut out first.
+        frames.push(f.byteOffset === 0 && f.byteLength === f.buffer.byteLength ? f : f.slice());
+      }
+      if (frames.length === 0) continue;
+      this.rxInFlight[nic]! += frames.length;
+      this.send({ type: 'net-rx', nic, frames });
     }
   }
 

@@ -38,6 +38,7 @@ import { MACHINE_STATES } from './types.js';
 import type { Store, Logger, NewNic } from './store.js';
 import type { NetworkManager } from './network-manager.js';
 import { formatMac, isMulticastAt, isZeroAt, nicMac, parseMac } from '../switch/ethernet.js';
+import type { Switch, SwitchPort } from '../switch/switch.js';
 import { HostError } from './errors.js';
 import { ConsoleHub, type ConsoleHubOptions } from './console-hub.js';
 import { MachineProcess, type MachineExit } from './machine-process.js';
@@ -64,8 +65,11 @@ export type VmStore = Pick<
   | 'findNicByMac'
 >;
 
-/** What the manager needs of the networks (NetworkManager has it): resolving and checking NICs. */
-export type VmNetworks = Pick<NetworkManager, 'record' | 'checkNicIp'>;
+/**
+ * What the manager needs of the networks (NetworkManager has it): resolving and checking NICs,
+ * and each network's switch, where a running machine's NICs are ports.
+ */
+export type VmNetworks = Pick<NetworkManager, 'record' | 'checkNicIp' | 'switchOf'>;
 
 /** Most NICs a machine may have (openapi.yaml's CreateVm says the same). */
 export const MAX_NICS = 8;
@@ -105,6 +109,8 @@ interface Runtime {
   killed: { note: string; actor: string; kind: string } | null;
   /** A reboot asked for by `actor`: resolved when the guest rebooted. */
   reboot: { actor: string; done: () => void } | null;
+  /** Its NICs' switch ports (attached at start, kept across guest reboots, removed when the worker ends). */
+  ports: Array<{ nic: number; sw: Switch; port: SwitchPort }>;
   /** Resolves once the worker is gone and the record says so. */
   ended: Promise<void>;
   resolveEnded: () => void;
@@ -337,6 +343,16 @@ export class VmManager extends EventEmitter {
         `machine '${rec.name}' did not report its figures: ${e instanceof Error ? e.message : String(e)}`,
       );
     }
+  }
+
+  /**
+   * The switch port NIC `nic` of a running or paused machine is plugged into (named
+   * `<machine>/eth<nic>` when it started), or null when the machine is off or has no such NIC.
+   * For diagnostics and the network test hooks (loss on one machine's link).
+   */
+  async nicPort(idOrName: string, nic: number): Promise<SwitchPort | null> {
+    const rec = await this.record(idOrName);
+    return this.runtimes.get(rec.id)?.ports.find((p) => p.nic === nic)?.port ?? null;
   }
 
   metrics(): {
@@ -725,6 +741,8 @@ export class VmManager extends EventEmitter {
     const dir = this.machineDir(rec.id);
     mkdirSync(dir, { recursive: true });
     const hub = this.hub(rec.id);
+    // NIC records are kept in index order with indexes 0..n-1 (planNics), so position = index = ethN.
+    const nics = this.nics.get(rec.id) ?? [];
     const config: VmMachineConfig = {
       kind: 'vm',
       memMiB: rec.memMiB,
@@ -734,12 +752,22 @@ export class VmManager extends EventEmitter {
       rows: hub.rows,
       cols: hub.cols,
       nodename: rec.name,
+      ...(nics.length > 0 ? { nics: nics.map((n) => ({ mac: n.mac })) } : {}),
     };
     const limits = this.opts.resourceLimits?.(rec.memMiB);
     const proc = new MachineProcess({ config, ...(limits ? { resourceLimits: limits } : {}) });
     let resolveEnded!: () => void;
     const ended = new Promise<void>((r) => (resolveEnded = r));
-    const rt: Runtime = { proc, bootedAt: new Date(), stop: null, killed: null, reboot: null, ended, resolveEnded };
+    const rt: Runtime = {
+      proc,
+      bootedAt: new Date(),
+      stop: null,
+      killed: null,
+      reboot: null,
+      ports: await this.attachNics(rec, nics, proc),
+      ended,
+      resolveEnded,
+    };
     const id = rec.id;
     proc.on('output', (d: Uint8Array) => hub.output(d));
     proc.on('log', (t: string) => this.log.debug(`machine ${rec.name}: ${t.trimEnd()}`));
@@ -758,6 +786,36 @@ export class VmManager extends EventEmitter {
         message,
       },
     );
+  }
+
+  /**
+   * A port on its network's switch for each NIC of a machine about to start, named
+   * `<machine>/eth<N>` (what captures and port counters show), its egress drained by `proc`.
+   * All or nothing: a failure removes the ports already made.
+   */
+  private async attachNics(rec: MachineRecord, nics: NicRecord[], proc: MachineProcess): Promise<Runtime['ports']> {
+    const ports: Runtime['ports'] = [];
+    if (nics.length === 0) return ports;
+    const networks = this.opts.networks;
+    if (!networks)
+      throw new HostError(
+        409,
+        'wrong-state',
+        `cannot start machine '${rec.name}': it has NICs but this server has no networks; remove its NICs`,
+      );
+    try {
+      for (const n of nics) {
+        const sw = await networks.switchOf(n.networkId);
+        const nic = n.index;
+        const port = sw.addPort({ name: `${rec.name}/eth${nic}`, onEgress: () => proc.nicEgress(nic) });
+        ports.push({ nic, sw, port });
+        proc.attachNic(nic, port);
+      }
+    } catch (e) {
+      for (const p of ports) p.sw.removePort(p.port);
+      throw e;
+    }
+    return ports;
   }
 
   /** The guest rebooted itself (or as asked): same worker, next boot. */
@@ -784,6 +842,9 @@ export class VmManager extends EventEmitter {
     if (this.runtimes.get(id) !== rt) return;
     this.runtimes.delete(id);
     if (rt.stop?.timer) clearTimeout(rt.stop.timer);
+    // Unplugged: the switch forgets its addresses and drops what was queued for it.
+    for (const p of rt.ports) p.sw.removePort(p.port);
+    rt.ports = [];
     this.retiredInstructions += rt.proc.instructions;
     this.hubs.get(id)?.disconnect();
     const rec = this.records.get(id);

@@ -17,6 +17,15 @@ export const CONSOLE_WINDOW = 1024 * 1024;
  */
 export const CONSOLE_INPUT_QUEUE = 64 * 1024;
 
+/**
+ * Ethernet frames in flight between the host and one NIC of a `vm` machine, in each direction:
+ * the sender stops (host→worker: frames wait in the switch port's bounded queue, then drop
+ * there) or drops (worker→host: counted as the NIC's tx drops) while this many frames it posted
+ * are not yet acknowledged with `net-ack`. Without it a busy receiver's message queue, or a
+ * flooding guest's, would grow without bound: postMessage never refuses.
+ */
+export const NET_WINDOW = 1024;
+
 /** How the host side of one stdio stream looks to the guest. */
 export interface StdioInfo {
   isTty: boolean;
@@ -102,6 +111,17 @@ export interface VmMachineConfig {
   cols: number;
   /** utsname nodename (the machine's name). */
   nodename: string;
+  /**
+   * Its network cards, by NIC index (eth0 first): the worker makes one NicDevice per entry,
+   * whose frames travel as `net-tx`/`net-rx`. Absent or empty: no NIC, only `lo`.
+   */
+  nics?: VmNicConfig[];
+}
+
+/** One NIC of a `vm` machine. */
+export interface VmNicConfig {
+  /** The MAC address, lower-case colon-separated (02:ab:cd:00:11:22). */
+  mac: string;
 }
 
 export type MachineConfig = ExecMachineConfig | RunMachineConfig | VmMachineConfig;
@@ -132,7 +152,14 @@ export type HostToWorker =
   /** A booted machine only: answer with `stats` carrying the same id. */
   | { type: 'stats-request'; id: number }
   /** A `vm` machine: the host is done with this many console output bytes (flow control). */
-  | { type: 'console-ack'; bytes: number };
+  | { type: 'console-ack'; bytes: number }
+  /**
+   * Frames from the switch for NIC `nic`, each delivered to its receive ring. Structured-cloned
+   * (the host's one copy: a switch frame may sit on other ports' queues, so it is never transferred).
+   */
+  | { type: 'net-rx'; nic: number; frames: Uint8Array[] }
+  /** The host took `frames` more of NIC `nic`'s `net-tx` frames into the switch (NET_WINDOW). */
+  | { type: 'net-ack'; nic: number; frames: number };
 
 /** Worker → host. */
 export type WorkerToHost =
@@ -150,6 +177,13 @@ export type WorkerToHost =
   | { type: 'tty-mode'; raw: boolean }
   /** A booted machine restarts (reboot): the worker boots it again on the same overlay. */
   | { type: 'reboot'; boot: number }
+  /**
+   * Frames NIC `nic` put on the wire, for its switch port. Each frame has its own ArrayBuffer,
+   * transferred (the NicDevice copied it out of guest memory already).
+   */
+  | { type: 'net-tx'; nic: number; frames: Uint8Array[] }
+  /** The worker delivered `frames` more of NIC `nic`'s `net-rx` frames (NET_WINDOW). */
+  | { type: 'net-ack'; nic: number; frames: number }
   /** The answer to `stats-request` (the figures of the current boot). */
   | { type: 'stats'; id: number; stats: VmStats }
   /**

@@ -13,6 +13,10 @@
  * would), and output is flow-controlled: bytes posted and not yet acknowledged by the host
  * (`console-ack`) count against CONSOLE_WINDOW; at the window the serial port reports no
  * room, so the guest's console writers sleep in n_tty_write until acks make room.
+ *
+ * A `vm` machine's NICs (NicDevice, one per `cfg.nics` entry) are wired to the host's switch
+ * ports by NetLink: transmitted batches go out as `net-tx`, frames from the switch come in as
+ * `net-rx`, and each direction keeps at most NET_WINDOW unacknowledged frames in flight.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PhysicalMemory } from '../machine/memory.js';
@@ -21,12 +25,15 @@ import { BufferedCharStream, type CharStream } from '../machine/dev/char-stream.
 import { Hart } from '../machine/cpu/hart.js';
 import { startKernel } from '../kernel/init/main.js';
 import { DiskImage } from '../machine/dev/disk.js';
+import { NicDevice } from '../machine/dev/nic.js';
+import { parseMac } from '../switch/ethernet.js';
 import type { HostHandle } from '../kernel/init/main.js';
 import type { MachineStats } from '../kernel/sys/stats.js';
 import type { VmStats } from '../host/types.js';
 import {
   CONSOLE_INPUT_QUEUE,
   CONSOLE_WINDOW,
+  NET_WINDOW,
   type ExecMachineConfig,
   type HostToWorker,
   type MachineConfig,
@@ -344,6 +351,91 @@ class BootConsole implements CharStream {
   }
 }
 
+/**
+ * The wire between this machine's NICs and their switch ports on the host. Each boot gets
+ * fresh NicDevices on the same MAC addresses (a reset NIC has empty rings); the link, its
+ * windows and its counters outlive the boots, as the host's ports do.
+ *
+ * Flow control (NET_WINDOW per NIC and direction): frames posted as `net-tx` count until the
+ * host acknowledges them; a batch that does not fit is dropped here, as a NIC whose transmit
+ * ring is full (the host is not keeping up, and postMessage would queue without bound).
+ * Frames received as `net-rx` are acknowledged in one `net-ack` per NIC at the next turn of the
+ * event loop, after they were put in the receive ring (or dropped there when it was full).
+ */
+class NetLink {
+  private readonly macs: Uint8Array[];
+  private devices: NicDevice[] = [];
+  private readonly txUnacked: number[];
+  private txDropWarned = false;
+  /** net-rx frames delivered and not yet acknowledged, per NIC. */
+  private readonly rxDone: number[];
+  private ackScheduled = false;
+
+  constructor(
+    macs: string[],
+    private readonly warn: (text: string) => void,
+  ) {
+    this.macs = macs.map((m) => parseMac(m));
+    this.txUnacked = macs.map(() => 0);
+    this.rxDone = macs.map(() => 0);
+  }
+
+  /** Fresh devices for a new boot (the previous boot's stop sending: their frames are from a dead kernel). */
+  newBoot(): NicDevice[] {
+    this.devices = this.macs.map((mac, nic) => {
+      const dev: NicDevice = new NicDevice(mac, (frames) => {
+        if (this.devices[nic] === dev) this.transmit(nic, frames);
+      });
+      return dev;
+    });
+    return this.devices;
+  }
+
+  private transmit(nic: number, frames: Uint8Array[]): void {
+    if (this.txUnacked[nic]! + frames.length > NET_WINDOW) {
+      const room = NET_WINDOW - this.txUnacked[nic]!;
+      if (!this.txDropWarned) {
+        this.txDropWarned = true;
+        this.warn(
+          `labvisor: eth${nic}: the host has not taken ${NET_WINDOW} frames yet; frames sent beyond that are dropped\n`,
+        );
+      }
+      if (room <= 0) return;
+      frames = frames.slice(0, room);
+    }
+    this.txUnacked[nic]! += frames.length;
+    // Each frame is NicDevice.transmit's own copy, so its buffer can move to the host.
+    post(
+      { type: 'net-tx', nic, frames },
+      frames.map((f) => f.buffer as ArrayBuffer),
+    );
+  }
+
+  /** The host took `n` more frames of NIC `nic`. */
+  txAcked(nic: number, n: number): void {
+    if (nic in this.txUnacked) this.txUnacked[nic] = Math.max(0, this.txUnacked[nic]! - n);
+  }
+
+  /** Frames from the switch for NIC `nic`: into its receive ring (a fresh clone each; the device owns it). */
+  receive(nic: number, frames: Uint8Array[]): void {
+    if (!(nic in this.rxDone)) return;
+    const dev = this.devices[nic];
+    if (dev) for (const f of frames) dev.deliver(f);
+    this.rxDone[nic]! += frames.length;
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    setImmediate(() => {
+      this.ackScheduled = false;
+      for (let i = 0; i < this.rxDone.length; i++) {
+        const n = this.rxDone[i]!;
+        if (n === 0) continue;
+        this.rxDone[i] = 0;
+        post({ type: 'net-ack', nic: i, frames: n });
+      }
+    });
+  }
+}
+
 /** The figures of a machine whose kernel is not up (between boots, or before the first). */
 function noStats(): MachineStats {
   return {
@@ -373,7 +465,15 @@ async function runBoot(cfg: RunMachineConfig | VmMachineConfig): Promise<void> {
   line.cols = cfg.kind === 'vm' ? cfg.cols : cfg.console.cols;
   let host: HostHandle | null = null;
   let paused = false;
+  const net =
+    cfg.kind === 'vm' && cfg.nics && cfg.nics.length > 0
+      ? new NetLink(
+          cfg.nics.map((n) => n.mac),
+          (t) => out.console(t),
+        )
+      : null;
   let last: MachineStats = noStats();
+  let lastNet: VmStats['net'] = [];
   const stats = (): VmStats => {
     if (host) {
       try {
@@ -381,8 +481,17 @@ async function runBoot(cfg: RunMachineConfig | VmMachineConfig): Promise<void> {
       } catch {
         // The kernel is still setting up its memory (before mm_init): the previous figures.
       }
+      // The kernel's own counters (struct net_device stats, as /proc/net/dev): what the guest
+      // sent and received, after its drops; empty until the network is initialised.
+      lastNet = host.netStats().map(({ name, stats: s }) => ({
+        name,
+        rxBytes: s.rxBytes,
+        rxPackets: s.rxPackets,
+        txBytes: s.txBytes,
+        txPackets: s.txPackets,
+      }));
     }
-    return { ...last, net: [] };
+    return { ...last, net: lastNet };
   };
   port.on('message', (m: HostToWorker) => {
     switch (m.type) {
@@ -416,6 +525,12 @@ async function runBoot(cfg: RunMachineConfig | VmMachineConfig): Promise<void> {
       case 'console-ack':
         vmLine?.ack(m.bytes);
         break;
+      case 'net-rx':
+        net?.receive(m.nic, m.frames);
+        break;
+      case 'net-ack':
+        net?.txAcked(m.nic, m.frames);
+        break;
     }
   });
 
@@ -427,6 +542,8 @@ async function runBoot(cfg: RunMachineConfig | VmMachineConfig): Promise<void> {
     const clock = new Clock();
     const hart = new Hart(mem, clock);
     const consoleStream = new BootConsole(line);
+    // A reset NIC: fresh rings, the same addresses (eth0… are made from them by the kernel).
+    const nics = net?.newBoot() ?? [];
     let status;
     try {
       status = await startKernel({
@@ -445,6 +562,8 @@ async function runBoot(cfg: RunMachineConfig | VmMachineConfig): Promise<void> {
           host = h;
           if (paused) h.pause();
         },
+        // netInit makes eth0, eth1… from them, in this order.
+        nics,
       });
     } finally {
       consoleStream.detach();
@@ -453,6 +572,7 @@ async function runBoot(cfg: RunMachineConfig | VmMachineConfig): Promise<void> {
       disk.close();
     }
     last = noStats();
+    lastNet = [];
     if (status.reason === 'reboot') {
       out.flush();
       post({ type: 'reboot', boot: boot + 1 });

@@ -1,7 +1,8 @@
 /**
  * MachineProcess with real booted busybox machines (workers of kind 'vm'): console, stats,
- * pause, power-off, console flow control, and workers that die (terminated from outside, heap
- * limit) reported as 'crash' without touching the host.
+ * pause, power-off, console flow control, workers that die (terminated from outside, heap
+ * limit) reported as 'crash' without touching the host, and a NIC's frames between the worker
+ * and a real switch port (within the NET_WINDOW, bounded under a flood).
  */
 import { ConsoleText } from '../../support/console-text.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,10 @@ import { join } from 'node:path';
 import { buildImageHome, imagePath } from '../../kernel/image.js';
 import { PROMPT } from '../../kernel/machine.js';
 import { MachineProcess, type MachineExit } from '../../../src/host/machine-process.js';
-import { CONSOLE_WINDOW, type VmMachineConfig } from '../../../src/protocol/messages.js';
+import { CONSOLE_WINDOW, NET_WINDOW, type VmMachineConfig } from '../../../src/protocol/messages.js';
+import { Switch, type SwitchPort } from '../../../src/switch/switch.js';
+import { BROADCAST_MAC, parseMac } from '../../../src/switch/ethernet.js';
+import { NicDevice } from '../../../src/machine/dev/nic.js';
 
 let home = '';
 let work = '';
@@ -76,6 +80,42 @@ class Console extends ConsoleText {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** An Ethernet frame from `src` to `dst` with a local experimental ethertype (0x88b5) and `n` payload bytes. */
+function frame(src: Uint8Array, dst: Uint8Array = BROADCAST_MAC, n = 46, tag = 0): Uint8Array {
+  const f = new Uint8Array(14 + n);
+  f.set(dst, 0);
+  f.set(src, 6);
+  f[12] = 0x88;
+  f[13] = 0xb5;
+  f[14] = tag & 0xff;
+  return f;
+}
+
+/**
+ * The host's own end of a switch: a real NicDevice on its own port, wired the way a host
+ * service plugs in (transmitted frames into port.input; egress delivered into its receive ring).
+ */
+function hostNic(sw: Switch, mac: string): { nic: NicDevice; port: SwitchPort } {
+  const nic: NicDevice = new NicDevice(parseMac(mac), (frames) => {
+    for (const f of frames) port.input(f);
+  });
+  const port: SwitchPort = sw.addPort({
+    name: 'host/eth0',
+    onEgress: (q) => {
+      for (let f; (f = q.dequeue()) !== null;) nic.deliver(f.slice());
+    },
+  });
+  return { nic, port };
+}
 
 describe('MachineProcess', () => {
   it('boots to a shell, runs a command, reports stats, pauses, resumes and powers off', async () => {
@@ -205,5 +245,69 @@ describe('MachineProcess', () => {
     c.type('\x03');
     await c.expect(PROMPT);
     await p.kill();
+  });
+
+  it("carries a NIC's frames between a switch port and the worker, within the window", async () => {
+    const mac = '02:00:00:00:00:0a';
+    const sw = new Switch();
+    const p = new MachineProcess({ config: config({ nics: [{ mac }] }) });
+    const port = sw.addPort({ name: 'm/eth0', onEgress: () => p.nicEgress(0) });
+    p.attachNic(0, port);
+    const host = hostNic(sw, '02:00:00:00:00:01');
+    // Queued before the worker exists: posted once it starts.
+    host.nic.transmit(frame(host.nic.mac));
+    host.nic.flush();
+    expect(port.queued).toBe(1);
+    const c = new Console(p);
+    p.start();
+    await until(
+      'the first frame to be taken and acknowledged',
+      () => port.stats.txFrames === 1 && p.netInFlight(0) === 0,
+    );
+    expect(port.queued).toBe(0);
+    await c.expect(PROMPT);
+
+    // A flood from the host's side: 40 turns of 200 broadcasts. The worker never holds more
+    // than NET_WINDOW unacknowledged, the port's queue never more than its length, and every
+    // frame offered to the port is accounted for (taken, queued, or dropped as queueFull).
+    let maxInFlight = 0;
+    for (let turn = 0; turn < 40; turn++) {
+      for (let i = 0; i < 200; i++) host.nic.transmit(frame(host.nic.mac, BROADCAST_MAC, 46, i));
+      host.nic.flush();
+      maxInFlight = Math.max(maxInFlight, p.netInFlight(0));
+      expect(port.queued).toBeLessThanOrEqual(port.queueLen);
+      await new Promise((r) => setImmediate(r));
+    }
+    await until('the flood to drain', () => port.queued === 0 && p.netInFlight(0) === 0);
+    expect(maxInFlight).toBeLessThanOrEqual(NET_WINDOW);
+    const st = port.stats;
+    expect(st.txFrames + st.txDropped.queueFull).toBe(1 + 40 * 200);
+    expect(st.txFrames).toBeGreaterThan(1);
+    // The kernel's eth0 took them from its ring (what it could: the ring holds RX_RING frames).
+    const ns = (await p.stats()).net;
+    expect(ns.map((n) => n.name)).toEqual(['eth0']);
+    expect(ns[0]!.rxPackets).toBeGreaterThan(0);
+    expect(ns[0]!.rxPackets).toBeLessThanOrEqual(st.txFrames);
+    // The other way: rcS's udhcpc broadcast DHCP discovers (IPv4) from the machine's MAC,
+    // which reached the host's NIC through the switch.
+    expect(ns[0]!.txPackets).toBeGreaterThanOrEqual(3);
+    expect(host.nic.rxPending).toBeGreaterThanOrEqual(3);
+    const got = host.nic.receive()!;
+    expect([...got.subarray(6, 12)]).toEqual([...parseMac(mac)]);
+    expect([...got.subarray(0, 6)]).toEqual([...BROADCAST_MAC]);
+    expect((got[12]! << 8) | got[13]!).toBe(0x0800);
+
+    // The machine is still at its prompt.
+    c.type('echo still-$((2+2))\n');
+    await c.expect(/^still-4$/m);
+
+    // Killed: nothing more is posted; frames for it wait in (and drop from) the bounded queue.
+    await p.kill();
+    const taken = port.stats.txFrames;
+    for (let i = 0; i < 300; i++) host.nic.transmit(frame(host.nic.mac));
+    host.nic.flush();
+    await sleep(50);
+    expect(port.stats.txFrames).toBe(taken);
+    expect(port.queued).toBe(port.queueLen);
   });
 });

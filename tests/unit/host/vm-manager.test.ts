@@ -2,8 +2,9 @@
  * VmManager with the real Store (SQLite in a temporary data directory), ImageStore and busybox
  * machines: the state machine and its 409s, limits, console, stats, pause, stop (guest
  * power-off, and a kill after the stop timeout for a guest that ignores it), reboot, kill, a
- * worker dying under one machine while another runs on, console flow control, delete, and a
- * server restart that boots running machines again.
+ * worker dying under one machine while another runs on, console flow control, delete, a
+ * server restart that boots running machines again, and NICs as ports of their network's switch
+ * (plugged in at start, kept across a reboot, unplugged when the worker ends however it ends).
  */
 import { ConsoleText } from '../../support/console-text.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,8 @@ import { HostError } from '../../../src/host/errors.js';
 import { ConsoleHub, type ConsoleViewer } from '../../../src/host/console-hub.js';
 import { ImageStore } from '../../../src/host/image-store.js';
 import { VmManager, machineCmdline } from '../../../src/host/vm-manager.js';
+import { NetworkManager } from '../../../src/host/network-manager.js';
+import { parseMac } from '../../../src/switch/ethernet.js';
 import type { CreateVmSpec, Limits, MachineState, MachineView } from '../../../src/host/types.js';
 
 let home = '';
@@ -23,6 +26,7 @@ let dataDir = '';
 let store: Store;
 let images: ImageStore;
 let vms: VmManager;
+let networks: NetworkManager;
 
 const STOP_TIMEOUT_MS = 3000;
 const limits: Limits = {
@@ -44,6 +48,7 @@ function manager(): VmManager {
     stopTimeoutMs: STOP_TIMEOUT_MS,
     // A smaller pending limit than the server's 4 MiB keeps the flow-control test short.
     console: { maxPending: 256 * 1024 },
+    networks,
   });
 }
 
@@ -55,6 +60,7 @@ beforeAll(async () => {
   store = await Store.open({ dataDir });
   images = new ImageStore({ dataDir, store, log: quiet });
   await images.ensureDefault();
+  networks = new NetworkManager({ store, log: quiet });
   vms = manager();
   await vms.init();
 }, 300_000);
@@ -370,6 +376,85 @@ describe('VmManager', () => {
     await vms.action(kept.id, 'start', 't');
     await vms.remove(kept.id, { keepDisk: true }, 't');
     expect(existsSync(join(dataDir, 'machines', kept.id, 'disk.overlay'))).toBe(true);
+  });
+
+  it("plugs NICs into their network's switch: frames flow, a reboot keeps the port, the end unplugs it", async () => {
+    await networks.create({ name: 'lab', cidr: '10.9.0.0/24', dhcp: false, dns: false }, 'tester');
+    const sw = await networks.switchOf('lab');
+    const portsOf = (name: string) => sw.ports.filter((p) => p.name.startsWith(`${name}/`));
+    // Both started (ports plugged in) before either boots far enough to send anything.
+    const machines = await Promise.all(
+      ['na', 'nb'].map(async (name) => {
+        const vm = await vms.create(spec(name, { nics: [{ network: 'lab' }] }), 'tester');
+        const v = new Viewer();
+        (await vms.console(vm.id)).attach(v);
+        return { vm, v };
+      }),
+    );
+    for (const { vm } of machines) await vms.action(vm.id, 'start', 'tester');
+    for (const { v } of machines) await v.expect(PROMPT);
+    const [na, nb] = machines as [(typeof machines)[0], (typeof machines)[0]];
+    const [pa] = portsOf('na');
+    const [pb] = portsOf('nb');
+    expect(portsOf('na').map((p) => p.name)).toEqual(['na/eth0']);
+    expect(portsOf('nb').map((p) => p.name)).toEqual(['nb/eth0']);
+    expect(await vms.nicPort('na', 0)).toBe(pa);
+    expect(await vms.nicPort('na', 1)).toBeNull();
+
+    // rcS ran udhcpc on eth0 (three DHCP discovers, broadcast, no server on this network):
+    // each machine's frames entered the switch from its own MAC and reached the other's NIC,
+    // whose kernel counted them.
+    expect(pa!.stats.rxFrames).toBeGreaterThanOrEqual(1);
+    expect(sw.lookup(parseMac(na.vm.nics[0]!.mac))).toBe(pa);
+    expect(sw.lookup(parseMac(nb.vm.nics[0]!.mac))).toBe(pb);
+    expect(pb!.stats.txFrames).toBeGreaterThanOrEqual(1);
+    const sb = await vms.stats('nb');
+    expect(sb.net).toHaveLength(1);
+    expect(sb.net[0]).toMatchObject({ name: 'eth0' });
+    expect(sb.net[0]!.rxPackets).toBeGreaterThanOrEqual(1);
+    expect(sb.net[0]!.txPackets).toBeGreaterThanOrEqual(1);
+    expect(sb.net[0]!.rxBytes).toBeGreaterThanOrEqual(sb.net[0]!.rxPackets * 60);
+
+    // Unicast both ways: na pings nb (an ARP broadcast, then frames forwarded to the learned ports).
+    const fwd0 = pa!.stats.rxForwarded;
+    (await vms.console('nb')).input(bytes('ip addr add 10.9.0.3/24 dev eth0; ifconfig lo up && echo lo-up\n'));
+    await nb.v.expect(/^lo-up$/m);
+    await nb.v.expect(PROMPT);
+    (await vms.console('na')).input(bytes('ip addr add 10.9.0.2/24 dev eth0; ping -c 2 10.9.0.3\n'));
+    await na.v.expect(/2 packets transmitted, 2 packets received/);
+    await na.v.expect(PROMPT);
+    expect(pa!.stats.rxForwarded - fwd0).toBeGreaterThanOrEqual(2);
+    expect(pb!.stats.rxForwarded).toBeGreaterThanOrEqual(2);
+
+    // A reboot is the same worker: the same port stays plugged in.
+    // (The guest's own `reboot`: no host timeout that could turn it into a reset under load.)
+    const boots = (await vms.get('na')).bootCount;
+    (await vms.console('na')).input(bytes('reboot\n'));
+    await na.v.expect(/reboot: Restarting system/);
+    await na.v.expect(PROMPT);
+    expect((await vms.get('na')).bootCount).toBe(boots + 1);
+    expect(portsOf('na')).toEqual([pa]);
+    expect(pa!.attached).toBe(true);
+
+    // However the worker ends, its ports leave the switch.
+    await vms.action('na', 'stop', 'tester');
+    expect(portsOf('na')).toEqual([]);
+    expect(pa!.attached).toBe(false);
+    expect(await vms.nicPort('na', 0)).toBeNull();
+    await vms.action('nb', 'kill', 'tester');
+    expect(portsOf('nb')).toEqual([]);
+    await vms.action('na', 'start', 'tester');
+    expect(portsOf('na').map((p) => p.name)).toEqual(['na/eth0']);
+    const crashed = reaches(vms, na.vm.id, 'crashed');
+    const rt = (vms as unknown as { runtimes: Map<string, { proc: { thread: { terminate(): Promise<number> } } }> })
+      .runtimes;
+    await rt.get(na.vm.id)!.proc.thread.terminate();
+    await crashed;
+    expect(portsOf('na')).toEqual([]);
+    expect(sw.ports.filter((p) => p.name.endsWith('/eth0'))).toEqual([]);
+    await vms.remove('na', { keepDisk: false }, 'tester');
+    await vms.remove('nb', { keepDisk: false }, 'tester');
+    await networks.remove('lab', 'tester');
   });
 
   it('boots machines that were running again after a server restart', async () => {
