@@ -12,6 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { CaptureSet } from '../switch/capture.js';
+import { macFromSeed } from '../switch/ethernet.js';
+import { hostNetEnv, type HostStack } from '../switch/services/host-stack.js';
+import { NetworkServices, type NetworkServicesConfig } from '../switch/services/network-services.js';
 import { Switch } from '../switch/switch.js';
 import { HostError } from './errors.js';
 import type { Logger, Store } from './store.js';
@@ -28,6 +31,11 @@ export type NetworkStore = Pick<
   | 'nicCounts'
   | 'listNics'
   | 'addEvent'
+  | 'networkHosts'
+  | 'listLeases'
+  | 'saveLease'
+  | 'deleteLease'
+  | 'clearLeases'
 >;
 
 export interface CreateNetworkSpec {
@@ -130,6 +138,8 @@ function checkName(name: string): void {
 interface Fabric {
   sw: Switch;
   captures: CaptureSet;
+  /** The host's stack, DHCP and DNS on the network (null if they could not start; see the log). */
+  services: NetworkServices | null;
 }
 
 export class NetworkManager {
@@ -221,6 +231,14 @@ export class NetworkManager {
     if (patch.dns !== undefined && patch.dns !== rec.dns) changes.dns = patch.dns;
     if (Object.keys(changes).length === 0) return view(rec, nics.length);
     const saved = await this.store.updateNetwork(rec.id, changes);
+    // Leases of the old range mean nothing in the new one (no NIC is plugged in, checked above).
+    if (changes.cidr !== undefined) await this.store.clearLeases(rec.id);
+    // The running services follow: DHCP/DNS turned on or off, the gateway moved.
+    const f = this.fabrics.get(rec.id);
+    if (f && (changes.cidr ?? changes.gateway ?? changes.dhcp ?? changes.dns) !== undefined) {
+      f.services?.close();
+      f.services = this.startServices(f.sw, saved);
+    }
     const what = Object.entries(changes)
       .map(([k, v]) => `${k} ${String(v)}`)
       .join(', ');
@@ -243,6 +261,7 @@ export class NetworkManager {
     const f = this.fabrics.get(rec.id);
     if (f) {
       f.captures.closeAll();
+      f.services?.close();
       for (const p of [...f.sw.ports]) f.sw.removePort(p);
       this.fabrics.delete(rec.id);
     }
@@ -251,7 +270,7 @@ export class NetworkManager {
 
   /** The network's switch (made on first use), for NIC transports and the host's own services. */
   async switchOf(idOrName: string): Promise<Switch> {
-    return this.fabric((await this.record(idOrName)).id).sw;
+    return this.fabric(await this.record(idOrName)).sw;
   }
 
   /**
@@ -260,23 +279,86 @@ export class NetworkManager {
    */
   async capture(idOrName: string, opts: { maxFrames?: number } = {}): Promise<Readable> {
     const rec = await this.record(idOrName);
-    const c = this.fabric(rec.id).captures.open(opts.maxFrames !== undefined ? { maxFrames: opts.maxFrames } : {});
+    const c = this.fabric(rec).captures.open(opts.maxFrames !== undefined ? { maxFrames: opts.maxFrames } : {});
     return c.stream;
   }
 
   /** Ends every capture (server shutdown): their readers get the end of the file. */
   shutdown(): void {
-    for (const f of this.fabrics.values()) f.captures.closeAll();
+    for (const f of this.fabrics.values()) {
+      f.captures.closeAll();
+      // The host stacks' timers and sockets (DHCP, DNS) end with the server.
+      f.services?.close();
+      f.services = null;
+    }
   }
 
-  private fabric(id: string): Fabric {
-    let f = this.fabrics.get(id);
+  private fabric(rec: NetworkRecord): Fabric {
+    let f = this.fabrics.get(rec.id);
     if (!f) {
       const sw = new Switch();
-      f = { sw, captures: new CaptureSet(sw) };
-      this.fabrics.set(id, f);
+      f = { sw, captures: new CaptureSet(sw), services: this.startServices(sw, rec) };
+      this.fabrics.set(rec.id, f);
     }
     return f;
+  }
+
+  /**
+   * The host's stack on the network (made with its switch): port forwarding connects to guests
+   * from it. Null when the services could not start (the log says why).
+   */
+  async hostStack(idOrName: string): Promise<HostStack | null> {
+    return this.fabric(await this.record(idOrName)).services?.hostStack ?? null;
+  }
+
+  /** The network's DHCP leases (expired ones included), by address. */
+  async leases(
+    idOrName: string,
+  ): Promise<Array<{ mac: string; ip: string; hostname: string | null; expiresAt: string }>> {
+    const rec = await this.record(idOrName);
+    return (await this.store.listLeases(rec.id)).map((l) => ({
+      mac: l.mac,
+      ip: l.ip,
+      hostname: l.hostname,
+      expiresAt: l.expiresAt.toISOString(),
+    }));
+  }
+
+  /** What the network's services run with: its addressing and switches, and the host's MAC on it. */
+  private servicesConfig(rec: NetworkRecord): NetworkServicesConfig {
+    return {
+      cidr: rec.cidr,
+      gateway: rec.gateway,
+      dhcp: rec.dhcp,
+      dns: rec.dns,
+      // Stable across restarts, so guests' ARP caches stay right; locally administered, unicast.
+      mac: macFromSeed(`labvisor-gateway:${rec.id}`),
+    };
+  }
+
+  /**
+   * The host stack, DHCP and DNS of a network on its switch. A failure to start them is logged
+   * and leaves the switch working without them (machines can still talk to each other).
+   */
+  private startServices(sw: Switch, rec: NetworkRecord): NetworkServices | null {
+    const store = this.store;
+    const log = this.opts.log;
+    try {
+      return new NetworkServices(
+        sw,
+        this.servicesConfig(rec),
+        {
+          hosts: () => store.networkHosts(rec.id),
+          leases: () => store.listLeases(rec.id),
+          saveLease: (l) => store.saveLease({ networkId: rec.id, ...l }),
+          deleteLease: (mac) => store.deleteLease(rec.id, mac),
+        },
+        hostNetEnv((m) => log.info(`network ${rec.name}: ${m}`)),
+      );
+    } catch (e) {
+      log.error(`network ${rec.name}: host services did not start: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
+    }
   }
 
   private async event(id: string, actor: string, kind: string, message: string): Promise<void> {

@@ -24,6 +24,35 @@ type EventRow = Awaited<ReturnType<Db['event']['findFirstOrThrow']>>;
 /** A NIC to create with its machine (the machine's id is filled in). */
 export type NewNic = Omit<NicRecord, 'machineId' | 'createdAt'>;
 
+/** An address the DHCP server of a network gave a client (one per MAC per network). */
+export interface DhcpLeaseRecord {
+  networkId: string;
+  /** Lower case, colon-separated. */
+  mac: string;
+  ip: string;
+  hostname: string | null;
+  expiresAt: Date;
+}
+
+/** A host TCP port forwarded to a machine's port (docker -p hostPort:guestPort). */
+export interface PortForwardRecord {
+  id: string;
+  machineId: string;
+  hostPort: number;
+  guestPort: number;
+  /** The NIC whose address the forward connects to (0 for eth0). */
+  nic: number;
+  createdAt: Date;
+}
+
+/** A NIC of a network with its machine's name (what DHCP and DNS serve). */
+export interface NetworkHostRecord {
+  machineId: string;
+  name: string;
+  mac: string;
+  ip: string | null;
+}
+
 function toMachine(r: MachineRow): MachineRecord {
   return { ...r, state: r.state as MachineState };
 }
@@ -159,6 +188,7 @@ export class Store {
   async deleteMachine(id: string): Promise<void> {
     await this.db.$transaction([
       this.db.nic.deleteMany({ where: { machineId: id } }),
+      this.db.portForward.deleteMany({ where: { machineId: id } }),
       this.db.machine.deleteMany({ where: { id } }),
     ]);
   }
@@ -252,6 +282,8 @@ export class Store {
       await this.db.$transaction(async (tx) => {
         const n = await tx.nic.count({ where: { networkId: id } });
         if (n > 0) throw networkInUse(id, n);
+        // Its leases go with it (the schema cascades too, but SQLite only with foreign_keys on).
+        await tx.dhcpLease.deleteMany({ where: { networkId: id } });
         await tx.network.deleteMany({ where: { id } });
       });
     } catch (e) {
@@ -259,6 +291,94 @@ export class Store {
       if (prismaCode(e) === 'P2003') throw networkInUse(id, await this.countNics(id));
       throw e;
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // DHCP leases (src/switch/services/dhcp-server.ts) and what DHCP and DNS serve
+  // ---------------------------------------------------------------------------------------------
+
+  /** The NICs of a network with their machines' names, by machine name then NIC index. */
+  async networkHosts(networkId: string): Promise<NetworkHostRecord[]> {
+    const rows = await this.db.nic.findMany({
+      where: { networkId },
+      select: { machineId: true, mac: true, ip: true, machine: { select: { name: true } } },
+      orderBy: [{ machineId: 'asc' }, { index: 'asc' }],
+    });
+    return rows
+      .map((r) => ({ machineId: r.machineId, name: r.machine.name, mac: r.mac, ip: r.ip }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** The leases of a network (expired ones included: a client gets its old address back), by address. */
+  async listLeases(networkId: string): Promise<DhcpLeaseRecord[]> {
+    const rows = await this.db.dhcpLease.findMany({ where: { networkId } });
+    // Numerically (10.0.0.9 before 10.0.0.10), which the text column cannot sort by.
+    const key = (ip: string): number => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+    return rows
+      .map((r) => ({ networkId: r.networkId, mac: r.mac, ip: r.ip, hostname: r.hostname, expiresAt: r.expiresAt }))
+      .sort((a, b) => key(a.ip) - key(b.ip));
+  }
+
+  /**
+   * Creates or replaces the lease of (network, mac). Another client's lease on the same address
+   * (expired: the DHCP server never gives out a live one twice) is removed in the same transaction.
+   */
+  async saveLease(l: DhcpLeaseRecord): Promise<void> {
+    await this.db.$transaction([
+      this.db.dhcpLease.deleteMany({ where: { networkId: l.networkId, ip: l.ip, NOT: { mac: l.mac } } }),
+      this.db.dhcpLease.upsert({
+        where: { networkId_mac: { networkId: l.networkId, mac: l.mac } },
+        create: { id: randomUUID(), ...l },
+        update: { ip: l.ip, hostname: l.hostname, expiresAt: l.expiresAt },
+      }),
+    ]);
+  }
+
+  async deleteLease(networkId: string, mac: string): Promise<void> {
+    await this.db.dhcpLease.deleteMany({ where: { networkId, mac } });
+  }
+
+  /** Removes every lease of a network (its addressing changed). */
+  async clearLeases(networkId: string): Promise<number> {
+    return (await this.db.dhcpLease.deleteMany({ where: { networkId } })).count;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Port forwards
+  // ---------------------------------------------------------------------------------------------
+
+  /** A forward; 409 port-taken when another forward has the host port. */
+  async createPortForward(r: Omit<PortForwardRecord, 'createdAt'>): Promise<PortForwardRecord> {
+    try {
+      return await this.db.portForward.create({ data: { ...r } });
+    } catch (e) {
+      if (prismaCode(e) === 'P2002')
+        throw new HostError(
+          409,
+          'port-taken',
+          `host port ${r.hostPort} is already forwarded to a machine; choose another, or delete that forward`,
+          { hostPort: r.hostPort },
+        );
+      if (prismaCode(e) === 'P2003' || prismaCode(e) === 'P2025')
+        throw new HostError(404, 'not-found', `the machine was deleted meanwhile`);
+      throw e;
+    }
+  }
+
+  /** Forwards of one machine, or all: by host port. */
+  async listPortForwards(q: { machineId?: string } = {}): Promise<PortForwardRecord[]> {
+    return this.db.portForward.findMany({
+      where: q.machineId !== undefined ? { machineId: q.machineId } : {},
+      orderBy: { hostPort: 'asc' },
+    });
+  }
+
+  async getPortForward(hostPort: number): Promise<PortForwardRecord | null> {
+    return this.db.portForward.findUnique({ where: { hostPort } });
+  }
+
+  async deletePortForward(hostPort: number): Promise<boolean> {
+    return (await this.db.portForward.deleteMany({ where: { hostPort } })).count > 0;
   }
 
   // ---------------------------------------------------------------------------------------------

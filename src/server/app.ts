@@ -12,6 +12,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { ImageStore } from '../host/image-store.js';
 import type { NetworkManager } from '../host/network-manager.js';
+import { PortForwardManager } from '../host/port-forwards.js';
 import type { Store } from '../host/store.js';
 import type { Limits } from '../host/types.js';
 import type { VmManager } from '../host/vm-manager.js';
@@ -23,10 +24,12 @@ import { healthRoutes } from './health.js';
 import { imageRoutes } from './images.js';
 import { installMetrics } from './metrics.js';
 import { networkRoutes } from './networks.js';
+import { portRoutes } from './ports.js';
 import { RouteBinder, installValidators, loadSpec, makeValidators } from './openapi.js';
 import type { Spec } from './openapi.js';
 import { DEFAULT_RATE_LIMIT_PER_MINUTE } from './config.js';
 import { installUi } from './ui.js';
+import { testHookRoutes, testHooksEnabled } from './test-hooks.js';
 import { vmRoutes } from './vms.js';
 
 export interface AppOptions {
@@ -46,6 +49,8 @@ export interface AppOptions {
   spec?: Spec;
   /** The UI's files (default: public/ of the repository; null: no UI). */
   publicDir?: string | null;
+  /** The host address port forwards listen on (default 127.0.0.1; `serve --forward-address`). */
+  forwardAddress?: string;
 }
 
 /** What the route modules share. */
@@ -57,6 +62,8 @@ export interface ServerContext {
   limits: Limits;
   spec: Spec;
   bind: RouteBinder;
+  /** Host TCP ports forwarded to machines (listening from the app's start to its close). */
+  ports: PortForwardManager;
 }
 
 declare module 'fastify' {
@@ -192,6 +199,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   );
 
   const bind = new RouteBinder({ spec, validators, validateResponses: opts.validateResponses ?? false }, app);
+  // The stored port forwards listen from now on; their listeners and connections end with the app.
+  const ports = new PortForwardManager({
+    store: opts.store,
+    vms: opts.vms,
+    networks: opts.networks,
+    log: app.log,
+    ...(opts.forwardAddress !== undefined ? { address: opts.forwardAddress } : {}),
+  });
+  await ports.init();
+  app.addHook('onClose', async () => ports.close());
   const ctx: ServerContext = {
     store: opts.store,
     vms: opts.vms,
@@ -200,13 +217,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     limits,
     spec,
     bind,
+    ports,
   };
   vmRoutes(ctx);
+  portRoutes(ctx, ports);
   networkRoutes(ctx);
   // Live captures are responses that never end by themselves: end them (their clients get the end
   // of the pcap file) before close() waits for in-flight requests, or shutdown would wait forever.
   app.addHook('preClose', async () => opts.networks.shutdown());
   consoleRoutes(ctx);
+  // Only for the network integration tests (LABVISOR_TEST_HOOKS=1): outside the spec, 404 otherwise.
+  if (testHooksEnabled()) testHookRoutes(app, opts.networks);
   await app.register(imageRoutes(ctx));
   eventRoutes(ctx);
   healthRoutes(ctx);

@@ -28,11 +28,13 @@ export interface ServeConfig {
   revokeToken?: string;
   /** --list-tokens: list the tokens (names and dates, never secrets) and exit. */
   listTokens?: boolean;
+  /** --forward-address ADDR: the host address port forwards listen on (default 127.0.0.1). */
+  forwardAddress: string;
 }
 
 export const SERVE_USAGE = `usage: labvisor serve [--host ADDR] [--port N] [--data DIR] [--no-auth]
                       [--max-machines N] [--max-mem-mib N] [--max-total-mem-mib N]
-                      [--max-image-mib N] [--rate-limit N]
+                      [--max-image-mib N] [--rate-limit N] [--forward-address ADDR]
        labvisor serve --new-token NAME | --revoke-token NAME | --list-tokens [--data DIR]
 
 serve: the lab server: REST API under /v1 (described at /docs and /openapi.yaml), machine
@@ -48,6 +50,8 @@ consoles over WebSocket, Prometheus metrics at /metrics, the web UI at /.
   --max-total-mem-mib N  memory of all running machines together (default: half the host's RAM)
   --max-image-mib N      largest uploaded image (default 4096)
   --rate-limit N         API requests per minute per token (default 1200)
+  --forward-address ADDR host address that machines' port forwards (POST /v1/vms/{id}/ports)
+                         listen on (default 127.0.0.1: only this host; 0.0.0.0 exposes them)
   --new-token NAME       create another API token named NAME, print it and exit
   --revoke-token NAME    delete the token named NAME and exit (a running server
                          refuses it within a minute)
@@ -114,6 +118,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
         'max-total-mem-mib': { type: 'string' },
         'max-image-mib': { type: 'string' },
         'rate-limit': { type: 'string' },
+        'forward-address': { type: 'string' },
         'new-token': { type: 'string' },
         'revoke-token': { type: 'string' },
         'list-tokens': { type: 'boolean' },
@@ -149,6 +154,12 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
   const imageMiB = wholeNumber('--max-image-mib', str('max-image-mib'), 1, 1024 * 1024);
   if (imageMiB !== undefined) limits.maxImageBytes = imageMiB * MiB;
   const dataDir = str('data') ?? defaultDataDir(env);
+  const forwardAddress = str('forward-address') ?? '127.0.0.1';
+  if (isIP(forwardAddress.replace(/^\[|\]$/g, '')) === 0) {
+    throw new ConfigError(
+      `--forward-address must be an IP address of this host (127.0.0.1, 0.0.0.0, ::1, ...), got '${forwardAddress}'`,
+    );
+  }
   const newToken = str('new-token');
   const revokeToken = str('revoke-token');
   for (const [flag, name] of [
@@ -166,6 +177,7 @@ export function parseServeArgs(args: string[], env: NodeJS.ProcessEnv = process.
     auth,
     limits,
     rateLimitPerMinute: wholeNumber('--rate-limit', str('rate-limit'), 1, 10_000_000) ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
+    forwardAddress: forwardAddress.replace(/^\[|\]$/g, ''),
     ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}),
     ...(newToken !== undefined ? { newToken } : {}),
     ...(revokeToken !== undefined ? { revokeToken } : {}),

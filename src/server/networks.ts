@@ -31,6 +31,10 @@ export function networkRoutes(ctx: ServerContext): void {
     return reply.code(204).send();
   });
 
+  bind.route('listNetworkLeases', async (req: FastifyRequest) => ({
+    items: await networks.leases((req.params as IdParams).id),
+  }));
+
   bind.route('captureNetwork', async (req: FastifyRequest, reply: FastifyReply) => {
     const { id } = req.params as IdParams;
     const { maxFrames } = req.query as { maxFrames?: number };

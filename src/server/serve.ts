@@ -134,6 +134,7 @@ export async function serve(cfg: ServeConfig): Promise<number> {
       auth: cfg.auth,
       logger: log,
       rateLimitPerMinute: cfg.rateLimitPerMinute,
+      forwardAddress: cfg.forwardAddress,
     });
 
     if (cfg.auth && (await store.countTokens()) === 0) {

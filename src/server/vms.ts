@@ -41,6 +41,8 @@ export function vmRoutes(ctx: ServerContext): void {
   bind.route('deleteVm', async (req: FastifyRequest, reply: FastifyReply) => {
     const { keepDisk } = req.query as { keepDisk: boolean };
     await vms.remove((req.params as IdParams).id, { keepDisk }, req.actor);
+    // Its port forwards went with it in the Store; their host ports close now.
+    await ctx.ports.machinesDeleted();
     return reply.code(204).send();
   });
 

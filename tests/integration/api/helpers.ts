@@ -46,6 +46,8 @@ export interface ServerOptions {
   /** Reuse a data directory (a restart). */
   dataDir?: string;
   publicDir?: string | null;
+  /** The host address port forwards listen on (serve --forward-address). */
+  forwardAddress?: string;
 }
 
 export async function startServer(o: ServerOptions = {}): Promise<TestServer> {
@@ -68,6 +70,7 @@ export async function startServer(o: ServerOptions = {}): Promise<TestServer> {
     validateResponses: true,
     ...(o.rateLimitPerMinute !== undefined ? { rateLimitPerMinute: o.rateLimitPerMinute } : {}),
     ...(o.publicDir !== undefined ? { publicDir: o.publicDir } : {}),
+    ...(o.forwardAddress !== undefined ? { forwardAddress: o.forwardAddress } : {}),
   });
   // A restart on the same data directory gets a token of its own.
   const token = await issueToken(store, o.dataDir ? `tester-${Date.now()}` : 'tester');

@@ -160,4 +160,11 @@ describe('labvisor serve flags', () => {
     expect(isLoopback('10.0.0.1')).toBe(false);
     expect(isLoopback('localhost')).toBe(true);
   });
+
+  it('takes the address port forwards listen on (loopback by default)', () => {
+    expect(parseServeArgs([], {}).forwardAddress).toBe('127.0.0.1');
+    expect(parseServeArgs(['--forward-address', '0.0.0.0'], {}).forwardAddress).toBe('0.0.0.0');
+    expect(parseServeArgs(['--forward-address', '[::1]'], {}).forwardAddress).toBe('::1');
+    expect(() => parseServeArgs(['--forward-address', 'example.org'], {})).toThrow(/must be an IP address/);
+  });
 });

@@ -52,7 +52,17 @@ describe('applyMigrations (SQLite)', () => {
     const applied = await applyMigrations(db, 'sqlite');
     const files = readMigrations(migrationsDir('sqlite'));
     expect(applied).toEqual(files.map((m) => m.name));
-    expect(await tables(db)).toEqual(['ApiToken', 'Event', 'Image', 'Machine', 'Network', 'Nic', '_prisma_migrations']);
+    expect(await tables(db)).toEqual([
+      'ApiToken',
+      'DhcpLease',
+      'Event',
+      'Image',
+      'Machine',
+      'Network',
+      'Nic',
+      'PortForward',
+      '_prisma_migrations',
+    ]);
 
     const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(
       'SELECT * FROM "_prisma_migrations" ORDER BY "migration_name"',
