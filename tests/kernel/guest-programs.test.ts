@@ -106,6 +106,22 @@ const special: Record<string, OracleCase[]> = {
       },
     },
   ],
+  // IP control messages over 127.0.0.1: the oracle must really have delivered them (qemu-user passes them through).
+  net_cmsg: [
+    {
+      prog: bin('net_cmsg'),
+      expectQemu: {
+        status: 0,
+        stdoutIncludes: [
+          '  SOL_IP IP_PKTINFO len=12 ifindex=1 spec_dst=127.0.0.1 addr=127.0.0.1\n',
+          '  SOL_IP IP_TTL len=4 ttl=64\n',
+          '  SOL_SOCKET SO_TIMESTAMP len=16 present\n',
+          'recvmsg: 3 "pkt" from 127.0.0.2',
+          '  SOL_IP IP_RECVERR len=32 ee_errno=ECONNREFUSED origin=2 type=3 code=3 pad=0 info=0 data=0\n',
+        ],
+      },
+    },
+  ],
   hostile: [
     { prog: bin('hostile'), expectQemu: { status: 0, stdoutIncludes: ['= -1 EFAULT', 'survived\n'] } },
     ...Object.entries(fatal).map(([mode, status]): OracleCase => ({

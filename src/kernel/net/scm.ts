@@ -103,7 +103,8 @@ export interface CmsgOut {
 
 /** put_cmsg: one cmsg, truncated (MSG_CTRUNC) when it does not fit. -EFAULT on a bad buffer. */
 export function putCmsg(out: CmsgOut, level: number, type: number, data: Uint8Array): number {
-  if (out.len < CMSG_HDR) {
+  // No buffer (msg_control NULL) or no room for a header: nothing written, MSG_CTRUNC.
+  if (out.ptr === 0 || out.len < CMSG_HDR) {
     out.flags |= MSG_CTRUNC;
     return 0;
   }

@@ -26,6 +26,7 @@ import {
   MSG_EOR,
   NPROTO,
   SOCK_SEQPACKET,
+  SOL_SOCKET,
   SS_UNCONNECTED,
   SYSCTL_RMEM_DEFAULT,
   SYSCTL_WMEM_DEFAULT,
@@ -40,6 +41,18 @@ export interface SendMsg {
   flags: number;
   /** Parsed control messages (scm_send): fds to pass, credentials. */
   scm: ScmCookie;
+  /**
+   * The raw msg_control bytes (already copied in and walked by scm_send), for a family that
+   * parses its own levels as ip_cmsg_send does for SOL_IP. Absent for send/sendto/write.
+   */
+  control?: Uint8Array;
+}
+
+/** One control message a protocol built while receiving (the level/type/data it passes to put_cmsg). */
+export interface RecvCmsg {
+  level: number;
+  type: number;
+  data: Uint8Array;
 }
 
 /** A message being received (struct msghdr for recvmsg): the family fills name/flags/scm. */
@@ -54,7 +67,24 @@ export interface RecvMsg {
   msgFlags: number;
   /** Received control data (fds, credentials) for scm_recv. */
   scm: ScmCookie | null;
+  /**
+   * Control messages the protocol put (ip_cmsg_recv, sock_recv_timestamp, ip_recv_error), in
+   * the order Linux's put_cmsg calls write them; recvmsg copies them into msg_control.
+   */
+  cmsgs?: RecvCmsg[];
 }
+
+/** put_cmsg from inside a protocol's recvmsg: queue one control message for the system call to write. */
+export function recvPutCmsg(msg: RecvMsg, level: number, type: number, data: Uint8Array): void {
+  (msg.cmsgs ??= []).push({ level, type, data });
+}
+
+// SOL_SOCKET timestamp options (asm-generic/socket.h). riscv64 has a 64-bit time_t, so plain
+// SO_TIMESTAMP/SO_TIMESTAMPNS are the _OLD numbers (SCM_TIMESTAMP = 29, SCM_TIMESTAMPNS = 35).
+export const SO_TIMESTAMP_OLD = 29;
+export const SO_TIMESTAMPNS_OLD = 35;
+export const SO_TIMESTAMP_NEW = 63;
+export const SO_TIMESTAMPNS_NEW = 64;
 
 /**
  * struct proto_ops: what a family does for each socket system call. Results are 0 / a
@@ -147,6 +177,13 @@ export class Socket {
   /** Plain boolean/int SOL_SOCKET options that only need storing (SO_REUSEADDR, SO_KEEPALIVE …). */
   readonly intOpts = new Map<number, number>();
   rcvlowat = 1;
+  /**
+   * SOCK_RCVTSTAMP / SOCK_RCVTSTAMPNS / SOCK_TSTAMP_NEW (sock_set_timestamp): which receive
+   * timestamp cmsg __sock_recv_timestamp adds.
+   */
+  rcvTstamp = false;
+  rcvTstampNs = false;
+  tstampNew = false;
   /** sk_peer_cred / sk_peer_pid (SO_PEERCRED). */
   peerCred: Ucred | null = null;
   inode: Inode | null = null;
@@ -162,6 +199,33 @@ export class Socket {
   /** Wake sleepers and pollers (sk_data_ready / sk_write_space / sk_state_change). */
   wake(): void {
     this.wq.wakeUp();
+  }
+}
+
+/**
+ * sock_recv_timestamp → __sock_recv_timestamp (software timestamps only): with SO_TIMESTAMP a
+ * struct __kernel_old_timeval (SO_TIMESTAMP_OLD) or __kernel_sock_timeval (SO_TIMESTAMP_NEW),
+ * with SO_TIMESTAMPNS a timespec; both are two 64-bit words on riscv64. `tstampNs` is the
+ * skb's receive stamp, which the drivers take on the monotonic clock: it is moved to
+ * CLOCK_REALTIME (skb->tstamp is ktime_get_real). A packet without a stamp gets "now", as
+ * __net_timestamp does.
+ */
+export function sockRecvTimestamp(msg: RecvMsg, sock: Socket, tstampNs: number): void {
+  if (!sock.rcvTstamp) return;
+  const clock = sock.kernel.clock;
+  const mono = tstampNs > 0 ? tstampNs : clock.monotonicNs();
+  const real = Math.max(0, Math.floor(mono + (clock.realtimeNs() - clock.monotonicNs())));
+  const sec = Math.floor(real / 1e9);
+  const nsec = real - sec * 1e9;
+  const b = new Uint8Array(16);
+  const dv = new DataView(b.buffer);
+  dv.setBigInt64(0, BigInt(sec), true);
+  if (sock.rcvTstampNs) {
+    dv.setBigInt64(8, BigInt(nsec), true);
+    recvPutCmsg(msg, SOL_SOCKET, sock.tstampNew ? SO_TIMESTAMPNS_NEW : SO_TIMESTAMPNS_OLD, b);
+  } else {
+    dv.setBigInt64(8, BigInt(Math.floor(nsec / 1000)), true);
+    recvPutCmsg(msg, SOL_SOCKET, sock.tstampNew ? SO_TIMESTAMP_NEW : SO_TIMESTAMP_OLD, b);
   }
 }
 

@@ -13,8 +13,19 @@ import { accessOk, copyFromUser, copyToUser, getUser32, putUser32, putUser64 } f
 import type { Task } from '../sched/task.js';
 import * as N from '../syscall/numbers.js';
 import type { SyscallTable } from '../syscall/types.js';
-import { scmDestroy, scmRecv, scmSend, type CmsgOut, type ScmCookie } from './scm.js';
-import { sockAllocFile, sockCreate, sockFromFile, type RecvMsg, type SendMsg, type Socket } from './socket.js';
+import { putCmsg, scmDestroy, scmRecv, scmSend, type CmsgOut, type ScmCookie } from './scm.js';
+import {
+  sockAllocFile,
+  sockCreate,
+  sockFromFile,
+  SO_TIMESTAMP_NEW,
+  SO_TIMESTAMP_OLD,
+  SO_TIMESTAMPNS_NEW,
+  SO_TIMESTAMPNS_OLD,
+  type RecvMsg,
+  type SendMsg,
+  type Socket,
+} from './socket.js';
 import * as U from './uapi.js';
 import { SO_BINDTODEVICE, sockGetBindToDevice, sockSetBindToDevice } from './core/dev_ioctl.js';
 import { skFilterGetsockopt, skFilterSetsockopt } from './core/filter.js';
@@ -330,13 +341,16 @@ function sendmsgSock(
   }
   if (m.controllen > 0x7fffffff) return -E.ENOBUFS;
   const scm: ScmCookie = { fds: [], cred: null };
+  let control: Uint8Array | undefined;
   if (m.controllen > 0) {
     const ctl = copyFromUser(task.mm, m.control, m.controllen);
     if (typeof ctl === 'number') return -E.EFAULT;
     const e = scmSend(task, ctl, scm);
     if (e < 0) return e;
+    // The family sees the whole control buffer too (udp_sendmsg's ip_cmsg_send walks msg_control).
+    control = ctl;
   }
-  const msg: SendMsg = { iter: m.iter, name, flags: flags | 0, scm };
+  const msg: SendMsg = { iter: m.iter, name, flags: flags | 0, scm, control };
   const r = doSend(sock, task, msg);
   if (!left) return r;
   const note = (n: number): number => {
@@ -407,6 +421,9 @@ function recvmsgSock(task: Task, sock: Socket, umsg: number, flags: number): num
     }
     // msg_flags starts as the caller's MSG_CMSG_CLOEXEC (____sys_recvmsg keeps it there).
     const out: CmsgOut = { task, ptr: m.control, len: m.controllen, flags: msg.msgFlags | (fl & U.MSG_CMSG_CLOEXEC) };
+    // What the protocol put_cmsg'd while receiving (ip_cmsg_recv, sock_recv_timestamp,
+    // ip_recv_error), in its order. Those callers ignore put_cmsg's -EFAULT, so do we.
+    for (const c of msg.cmsgs ?? []) putCmsg(out, c.level, c.type, c.data);
     const e = scmRecv(out, msg.scm, sock.passcred, fl);
     if (e < 0) return e;
     if (m.name) {
@@ -545,6 +562,22 @@ function setTimeout_(sock: Socket, val: Uint8Array, send: boolean): number {
   return 0;
 }
 
+/**
+ * sock_set_timestamp: SO_TIMESTAMP{,NS}_{OLD,NEW}. On, it sets SOCK_RCVTSTAMP (and
+ * SOCK_RCVTSTAMPNS for the NS forms, cleared for the others) and SOCK_TSTAMP_NEW for the NEW
+ * forms; off clears both receive flags.
+ */
+function sockSetTimestamp(sock: Socket, name: number, on: boolean): void {
+  if (on) {
+    sock.tstampNew = name === SO_TIMESTAMP_NEW || name === SO_TIMESTAMPNS_NEW;
+    sock.rcvTstampNs = name === SO_TIMESTAMPNS_OLD || name === SO_TIMESTAMPNS_NEW;
+    sock.rcvTstamp = true;
+  } else {
+    sock.rcvTstamp = false;
+    sock.rcvTstampNs = false;
+  }
+}
+
 function sockSetsockopt(sock: Socket, task: Task, name: number, val: Uint8Array): number {
   if (name === U.SO_RCVTIMEO || name === U.SO_SNDTIMEO || name === U.SO_RCVTIMEO_NEW || name === U.SO_SNDTIMEO_NEW)
     return setTimeout_(sock, val, name === U.SO_SNDTIMEO || name === U.SO_SNDTIMEO_NEW);
@@ -589,6 +622,12 @@ function sockSetsockopt(sock: Socket, task: Task, name: number, val: Uint8Array)
       return 0;
     case U.SO_SNDLOWAT:
       return -E.ENOPROTOOPT;
+    case SO_TIMESTAMP_OLD:
+    case SO_TIMESTAMPNS_OLD:
+    case SO_TIMESTAMP_NEW:
+    case SO_TIMESTAMPNS_NEW:
+      sockSetTimestamp(sock, name, v !== 0);
+      return 0;
     case U.SO_TYPE:
     case U.SO_ERROR:
     case U.SO_PEERCRED:
@@ -676,6 +715,15 @@ function sockGetsockopt(sock: Socket, name: number): Uint8Array | number {
     case U.SO_PRIORITY:
     case U.SO_DEBUG:
       return intBytes(sock.intOpts.get(name) ?? 0);
+    // sk_getsockopt: each form reads as set only when it is the one in effect.
+    case SO_TIMESTAMP_OLD:
+      return intBytes(sock.rcvTstamp && !sock.tstampNew && !sock.rcvTstampNs ? 1 : 0);
+    case SO_TIMESTAMPNS_OLD:
+      return intBytes(sock.rcvTstampNs && !sock.tstampNew ? 1 : 0);
+    case SO_TIMESTAMP_NEW:
+      return intBytes(sock.rcvTstamp && sock.tstampNew && !sock.rcvTstampNs ? 1 : 0);
+    case SO_TIMESTAMPNS_NEW:
+      return intBytes(sock.rcvTstampNs && sock.tstampNew ? 1 : 0);
     case U.SO_LINGER: {
       const b = new Uint8Array(8);
       const dv = new DataView(b.buffer);

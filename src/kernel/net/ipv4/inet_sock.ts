@@ -3,6 +3,8 @@
  * the IPPROTO_IP socket options (net/ipv4/ip_sockglue.c do_ip_setsockopt/do_ip_getsockopt),
  * inet_getname, inet_shutdown, datagram_poll and the ICMP error → errno table
  * (icmp_err_convert). UDP, raw and ping sockets extend InetSock; TCP keeps its own sock.
+ * The IP control messages live here too (ip_cmsg_recv, ip_recv_error, ip_cmsg_send): the
+ * datagram families capture an InetRcvInfo when they queue a packet and call these.
  *
  * This module imports no protocol, so udp.ts/raw.ts can extend InetSock while af_inet.ts
  * imports them (an ESM cycle through a class declaration would hit its TDZ).
@@ -11,8 +13,10 @@ import * as E from '../../errno.js';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND, POLLWRNORM } from '../../fs/select.js';
 import type { Task } from '../../sched/task.js';
 import type { NetNs } from '../netns.js';
-import type { Socket } from '../socket.js';
+import type { SkBuff } from '../core/skbuff.js';
+import { recvPutCmsg, sockRecvTimestamp, type RecvMsg, type Socket } from '../socket.js';
 import {
+  MSG_TRUNC,
   RCV_SHUTDOWN,
   SHUTDOWN_MASK,
   SO_BROADCAST,
@@ -22,7 +26,8 @@ import {
   TCP_CLOSE,
   TCP_ESTABLISHED,
 } from '../uapi.js';
-import { makeSockaddrIn } from './inet_addr.js';
+import { isMulticast, makeSockaddrIn, readAddr } from './inet_addr.js';
+import { inetAddrType, inetSelectAddr } from './devinet.js';
 
 // Protocols (include/uapi/linux/in.h).
 export const IPPROTO_IP = 0;
@@ -49,12 +54,21 @@ export const IP_RECVTTL = 12;
 export const IP_RECVTOS = 13;
 export const IP_MTU = 14;
 export const IP_FREEBIND = 15;
+/** IP_RECVORIGDSTADDR (setsockopt) is also the cmsg type IP_ORIGDSTADDR. */
+export const IP_RECVORIGDSTADDR = 20;
+export const IP_ORIGDSTADDR = 20;
 export const IP_MULTICAST_IF = 32;
 export const IP_MULTICAST_TTL = 33;
 export const IP_MULTICAST_LOOP = 34;
 export const IP_ADD_MEMBERSHIP = 35;
 export const IP_DROP_MEMBERSHIP = 36;
 export const IP_MULTICAST_ALL = 49;
+/** IP_PROTOCOL: a cmsg (and getsockopt) naming the protocol of the flow (ip_cmsg_send). */
+export const IP_PROTOCOL = 52;
+/** MSG_ERRQUEUE (include/linux/socket.h). */
+export const MSG_ERRQUEUE = 0x2000;
+/** struct sock_extended_err's ee_origin for an ICMP error (include/uapi/linux/errqueue.h). */
+export const SO_EE_ORIGIN_ICMP = 2;
 export const IP_PMTUDISC_DONT = 0;
 export const IP_PMTUDISC_WANT = 1;
 export const IP_PMTUDISC_DO = 2;
@@ -90,10 +104,41 @@ export interface SockErr {
   type: number;
   code: number;
   info: number;
-  /** The offending address (ee_offender) and the payload we had sent. */
+  /**
+   * The destination of the datagram the error is about (ip_recv_error's msg_name, at
+   * serr->addr_offset in the quoted header) and its destination port (serr->port).
+   */
   offender: number;
   port: number;
   payload: Uint8Array;
+  /**
+   * The source of the ICMP message itself (ip_hdr(skb)->saddr, the ee_offender sockaddr of
+   * the IP_RECVERR cmsg). Absent: the error handlers only see the quoted packet (IcmpErr),
+   * and then the quoted destination stands in — the same host for the errors a destination
+   * sends (port/protocol unreachable), not for a router's (time exceeded, net unreachable).
+   */
+  icmpSaddr?: number;
+  /** When the ICMP error arrived (the error skb's tstamp, monotonic ns) for SO_TIMESTAMP. */
+  tstampNs?: number;
+}
+
+/**
+ * What ip_cmsg_recv and sock_recv_timestamp read from a received skb, kept with the queued
+ * datagram because the skb itself is not (our receive queues hold copies of the payload).
+ */
+export interface InetRcvInfo {
+  /** ip_hdr(skb)->daddr (in_pktinfo.ipi_addr, IP_ORIGDSTADDR's address). */
+  daddr: number;
+  /** PKTINFO_SKB_CB: ipi_ifindex and ipi_spec_dst as ipv4_pktinfo_prepare left them. */
+  ifindex: number;
+  specDst: number;
+  /** ip_hdr(skb)->ttl and ->tos. */
+  ttl: number;
+  tos: number;
+  /** The second 16-bit word of the transport header (ports[1]: the destination port), host order. */
+  dport: number;
+  /** skb->tstamp (monotonic ns as the drivers stamp it; 0 = none). */
+  tstampNs: number;
 }
 
 /**
@@ -132,6 +177,8 @@ export class InetSock {
   pktinfo = false;
   recvttl = false;
   recvtos = false;
+  /** IP_RECVORIGDSTADDR (IP_CMSG_ORIGDSTADDR). */
+  recvOrigDstAddr = false;
   freebind = false;
   pmtudisc = IP_PMTUDISC_WANT;
   /** Groups joined with IP_ADD_MEMBERSHIP (multiaddr, interface address, ifindex). */
@@ -349,6 +396,7 @@ export function ipSetsockopt(isk: InetSock, _task: Task | null, name: number, va
     case IP_PKTINFO:
     case IP_RECVTTL:
     case IP_RECVTOS:
+    case IP_RECVORIGDSTADDR:
     case IP_RECVERR:
     case IP_HDRINCL:
     case IP_FREEBIND:
@@ -371,6 +419,9 @@ export function ipSetsockopt(isk: InetSock, _task: Task | null, name: number, va
           return 0;
         case IP_RECVTOS:
           isk.recvtos = v !== 0;
+          return 0;
+        case IP_RECVORIGDSTADDR:
+          isk.recvOrigDstAddr = v !== 0;
           return 0;
         case IP_RECVERR:
           isk.recverr = v !== 0;
@@ -483,6 +534,9 @@ export function ipGetsockopt(isk: InetSock, name: number, len: number, mtu: numb
     case IP_RECVTOS:
       v = isk.recvtos ? 1 : 0;
       break;
+    case IP_RECVORIGDSTADDR:
+      v = isk.recvOrigDstAddr ? 1 : 0;
+      break;
     case IP_FREEBIND:
       v = isk.freebind ? 1 : 0;
       break;
@@ -518,4 +572,226 @@ export function ipGetsockopt(isk: InetSock, name: number, len: number, mtu: numb
   // A one-byte buffer gets a byte for small values (do_ip_getsockopt's char path).
   if (len < 4 && len > 0 && v >= 0 && v < 256) return new Uint8Array([v]);
   return intBytes(v);
+}
+
+// ---------------------------------------------------------------------------------------
+// IP control messages (net/ipv4/ip_sockglue.c: ip_cmsg_recv_offset, ip_recv_error,
+// ip_cmsg_send).
+
+const RT_SCOPE_UNIVERSE = 0;
+
+/**
+ * fib_compute_spec_dst: the local address a reply should come from — the packet's own
+ * destination when it was delivered as local unicast, else an address of the receiving
+ * device chosen by inet_select_addr toward the sender (Linux first tries the route back to
+ * the sender's preferred source; the device's matching primary is what that gives for the
+ * directly connected senders we see).
+ */
+function fibComputeSpecDst(ns: NetNs, skb: SkBuff): number {
+  const daddr = skb.daddr >>> 0;
+  if (!isMulticast(daddr) && inetAddrType(ns, daddr) === RTN_LOCAL) return daddr;
+  return inetSelectAddr(skb.dev, skb.saddr, RT_SCOPE_UNIVERSE);
+}
+
+/**
+ * Capture from a received skb what the control messages need, at the point the protocol
+ * queues it. `prepare` is ipv4_pktinfo_prepare's: UDP and raw call it when IP_PKTINFO is
+ * on (ipi_ifindex = the incoming device, ipi_spec_dst = fib_compute_spec_dst); ping never
+ * does, so its pktinfo is the IPCB overlay — the iif and a zero spec_dst.
+ */
+export function inetRcvInfo(isk: InetSock, skb: SkBuff, prepare: boolean): InetRcvInfo {
+  const b = skb.buf;
+  const nh = skb.networkHeader;
+  const th = skb.transportHeader >= 0 ? skb.transportHeader : skb.data;
+  const iif = skb.dev ? skb.dev.ifindex : 0;
+  // ipv4_pktinfo_prepare with IP_PKTINFO off at arrival zeroes both fields (a later
+  // IP_PKTINFO then reports ifindex 0 for what was already queued).
+  const prepared = prepare && isk.pktinfo;
+  return {
+    daddr: skb.daddr >>> 0,
+    ifindex: prepare && !prepared ? 0 : iif,
+    specDst: prepared ? fibComputeSpecDst(isk.ns, skb) : 0,
+    ttl: nh >= 0 ? b[nh + 8]! : 0,
+    tos: nh >= 0 ? b[nh + 1]! : 0,
+    dport: th + 4 <= skb.tail ? (b[th + 2]! << 8) | b[th + 3]! : 0,
+    tstampNs: skb.tstampNs,
+  };
+}
+
+function int32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, true);
+  return b;
+}
+
+/**
+ * ip_cmsg_recv_offset, in its flag order: IP_PKTINFO (struct in_pktinfo: int ipi_ifindex,
+ * in_addr ipi_spec_dst, in_addr ipi_addr), IP_TTL (an int), IP_TOS (one byte),
+ * IP_ORIGDSTADDR (a sockaddr_in with the destination address and port).
+ */
+export function ipCmsgRecv(isk: InetSock, msg: RecvMsg, r: InetRcvInfo): void {
+  if (isk.pktinfo) {
+    const b = new Uint8Array(12);
+    new DataView(b.buffer).setInt32(0, r.ifindex, true);
+    writeBE(b, 4, r.specDst);
+    writeBE(b, 8, r.daddr);
+    recvPutCmsg(msg, SOL_IP, IP_PKTINFO, b);
+  }
+  if (isk.recvttl) recvPutCmsg(msg, SOL_IP, IP_TTL, int32(r.ttl));
+  if (isk.recvtos) recvPutCmsg(msg, SOL_IP, IP_TOS, new Uint8Array([r.tos]));
+  if (isk.recvOrigDstAddr) recvPutCmsg(msg, SOL_IP, IP_ORIGDSTADDR, makeSockaddrIn(r.daddr, r.dport));
+}
+
+/** inet_cmsg_flags: is any IP_CMSG_* receive option on? */
+function inetCmsgFlags(isk: InetSock): boolean {
+  return isk.pktinfo || isk.recvttl || isk.recvtos || isk.recvOrigDstAddr;
+}
+
+/**
+ * The control messages of a received datagram as udp_recvmsg / raw_recvmsg / ping_recvmsg
+ * put them: sock_recv_timestamp first, then ip_cmsg_recv when any IP_CMSG flag is on.
+ */
+export function inetRecvCmsgs(isk: InetSock, msg: RecvMsg, r: InetRcvInfo): void {
+  if (isk.sock) sockRecvTimestamp(msg, isk.sock, r.tstampNs);
+  if (inetCmsgFlags(isk)) ipCmsgRecv(isk, msg, r);
+}
+
+function writeBE(b: Uint8Array, off: number, addr: number): void {
+  b[off] = addr >>> 24;
+  b[off + 1] = (addr >>> 16) & 0xff;
+  b[off + 2] = (addr >>> 8) & 0xff;
+  b[off + 3] = addr & 0xff;
+}
+
+/**
+ * ip_recv_error: MSG_ERRQUEUE. Dequeue the oldest error (sock_dequeue_err_skb, which leaves
+ * sk_err at the next queued ICMP error's errno, or 0), copy the quoted payload (MSG_TRUNC
+ * when it does not fit), report the quoted destination and port as msg_name, and put
+ * SO_TIMESTAMP (sock_recv_timestamp) and the IP_RECVERR cmsg: struct sock_extended_err
+ * { u32 ee_errno; u8 ee_origin, ee_type, ee_code, ee_pad; u32 ee_info, ee_data; } followed
+ * by the offender sockaddr_in (SO_EE_OFFENDER: the ICMP message's source). -EAGAIN when the
+ * queue is empty.
+ */
+export function ipRecvError(isk: InetSock, msg: RecvMsg): number {
+  const ee = isk.errQueue.shift();
+  if (!ee) return -E.EAGAIN;
+  isk.err = isk.errQueue[0]?.errno ?? 0;
+  const copied = Math.min(ee.payload.length, msg.iter.count);
+  const n = msg.iter.copyTo(ee.payload.subarray(0, copied));
+  if (n < 0) return n;
+  if (copied < ee.payload.length) msg.msgFlags |= MSG_TRUNC;
+  if (isk.sock) sockRecvTimestamp(msg, isk.sock, ee.tstampNs ?? 0);
+  // ipv4_datagram_support_addr: an ICMP error has an address to report.
+  if (msg.wantName) msg.name = makeSockaddrIn(ee.offender, ee.port);
+  const b = new Uint8Array(32);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, ee.errno, true);
+  b[4] = SO_EE_ORIGIN_ICMP;
+  b[5] = ee.type;
+  b[6] = ee.code;
+  b[7] = 0;
+  dv.setUint32(8, ee.info >>> 0, true);
+  dv.setUint32(12, 0, true);
+  // ipv4_datagram_support_cmsg holds for ICMP errors: the offender is filled in. (Linux
+  // would also run ip_cmsg_recv on the ICMP skb here; its IP header is not kept with the
+  // error, so those cmsgs are not produced for the error queue.)
+  b.set(makeSockaddrIn(ee.icmpSaddr ?? ee.offender, 0), 16);
+  recvPutCmsg(msg, SOL_IP, IP_RECVERR, b);
+  msg.msgFlags |= MSG_ERRQUEUE;
+  return n;
+}
+
+/** struct ipcm_cookie: per-send IP parameters from the socket and the sendmsg control data. */
+export interface Ipcm {
+  /** Outgoing interface (sk_bound_dev_if, or IP_PKTINFO's ipi_ifindex). */
+  oif: number;
+  /** Source address (inet_saddr, or IP_PKTINFO's ipi_spec_dst). */
+  addr: number;
+  /** IP_TTL / IP_TOS cmsgs; -1 = the socket's. */
+  ttl: number;
+  tos: number;
+  /** IP_PROTOCOL cmsg (the flow's protocol for a raw IP_HDRINCL socket); 0 = the socket's. */
+  protocol: number;
+}
+
+/** ipcm_init_sk. */
+export function ipcmInitSk(isk: InetSock): Ipcm {
+  return { oif: isk.boundDevIf, addr: isk.saddr, ttl: -1, tos: -1, protocol: 0 };
+}
+
+const CMSG_HDR = 16;
+const cmsgLen = (n: number): number => CMSG_HDR + n;
+const cmsgAlign = (n: number): number => (n + 7) & ~7;
+
+/**
+ * ip_cmsg_send: walk the sendmsg control buffer for SOL_IP messages. CMSG_OK failures are
+ * -EINVAL; SOL_SOCKET ones were handled by scm_send (__sock_cmsg_send); other levels are
+ * skipped. IP_PKTINFO (exactly CMSG_LEN(12)) sets the source address (ipi_spec_dst, even
+ * 0) and, when ipi_ifindex is non-zero, the outgoing interface; IP_TTL (an int, 1..255);
+ * IP_TOS (an int or one byte, 0..255); IP_PROTOCOL (an int, 1..255); IP_RETOPTS takes
+ * options this stack never emits, so only an empty list is accepted. Any other SOL_IP type
+ * is -EINVAL.
+ */
+export function ipCmsgSend(ctl: Uint8Array, ipc: Ipcm): number {
+  const dv = new DataView(ctl.buffer, ctl.byteOffset, ctl.byteLength);
+  let off = 0;
+  while (off + CMSG_HDR <= ctl.length) {
+    const len = dv.getUint32(off + 4, true) ? Infinity : dv.getUint32(off, true);
+    const level = dv.getInt32(off + 8, true);
+    const type = dv.getInt32(off + 12, true);
+    if (len < CMSG_HDR || len > ctl.length - off) return -E.EINVAL;
+    const data = off + CMSG_HDR;
+    if (level === SOL_IP) {
+      switch (type) {
+        case IP_RETOPTS:
+          if (len - CMSG_HDR !== 0) return -E.EINVAL;
+          break;
+        case IP_PKTINFO:
+          if (len !== cmsgLen(12)) return -E.EINVAL;
+          {
+            const ifindex = dv.getInt32(data, true);
+            if (ifindex) ipc.oif = ifindex;
+            ipc.addr = readAddr(ctl, data + 4);
+          }
+          break;
+        case IP_TTL: {
+          if (len !== cmsgLen(4)) return -E.EINVAL;
+          const v = dv.getInt32(data, true);
+          if (v < 1 || v > 255) return -E.EINVAL;
+          ipc.ttl = v;
+          break;
+        }
+        case IP_TOS: {
+          let v: number;
+          if (len === cmsgLen(4)) v = dv.getInt32(data, true);
+          else if (len === cmsgLen(1)) v = ctl[data]!;
+          else return -E.EINVAL;
+          if (v < 0 || v > 255) return -E.EINVAL;
+          ipc.tos = v;
+          break;
+        }
+        case IP_PROTOCOL: {
+          if (len !== cmsgLen(4)) return -E.EINVAL;
+          const v = dv.getInt32(data, true);
+          if (v < 1 || v > 255) return -E.EINVAL;
+          ipc.protocol = v;
+          break;
+        }
+        default:
+          return -E.EINVAL;
+      }
+    }
+    off += cmsgAlign(len);
+  }
+  return 0;
+}
+
+/** The TOS a send uses (get_rttos / the cork's tos): the cmsg's, else the socket's. */
+export function ipcTos(isk: InetSock, ipc: Ipcm): number {
+  return ipc.tos >= 0 ? ipc.tos : isk.tos;
+}
+
+/** The TTL a send uses (__ip_make_skb): the cmsg's, else the multicast or unicast default. */
+export function ipcTtl(isk: InetSock, ipc: Ipcm, multicast: boolean): number {
+  return ipc.ttl > 0 ? ipc.ttl : isk.ttlFor(multicast);
 }

@@ -45,9 +45,18 @@ import {
   inetGetname,
   inetShutdownDgram,
   InetSock,
+  inetRcvInfo,
+  inetRecvCmsgs,
+  ipCmsgSend,
+  ipcmInitSk,
+  ipcTos,
+  ipcTtl,
   ipGetsockopt,
+  ipRecvError,
   ipSetsockopt,
   ICMP_ECHO,
+  MSG_ERRQUEUE,
+  type InetRcvInfo,
   ICMP_ECHOREPLY,
   IPPROTO_ICMP,
   RTN_BROADCAST,
@@ -82,6 +91,8 @@ export function setPingGroupRange(ns: NetNs, low: number, high: number): number 
 interface PingPacket {
   data: Uint8Array;
   saddr: number;
+  /** What the receive control messages need (ip_cmsg_recv, SO_TIMESTAMP). */
+  rcv: InetRcvInfo;
   truesize: number;
 }
 
@@ -178,6 +189,12 @@ function pingSendmsg(sock: Socket, _task: Task, msg: SendMsg): number {
   if (len > 0xffff) return -E.EMSGSIZE;
   if (len < 8) return -E.EINVAL;
   if (msg.flags & MSG_OOB) return -E.EOPNOTSUPP;
+  // ipcm_init_sk + ip_cmsg_send: IP_PKTINFO / IP_TTL / IP_TOS of this send.
+  const ipc = ipcmInitSk(sk);
+  if (msg.control) {
+    const ce = ipCmsgSend(msg.control, ipc);
+    if (ce < 0) return ce;
+  }
   let daddr: number;
   if (msg.name && msg.name.length) {
     const a = parseSockaddrIn(msg.name);
@@ -192,13 +209,14 @@ function pingSendmsg(sock: Socket, _task: Task, msg: SendMsg): number {
   if (typeof bytes === 'number') return bytes;
   if (bytes[0] !== ICMP_ECHO || bytes[1] !== 0) return -E.EINVAL;
   if (!sk.num && pingGetPort(sk, 0) < 0) return -E.EAGAIN;
-  let oif = sk.boundDevIf;
-  let saddr = sk.saddr;
+  let oif = ipc.oif;
+  let saddr = ipc.addr;
   if (isMulticast(daddr)) {
     if (!oif) oif = sk.mcIf;
     if (!saddr) saddr = sk.mcAddr;
   }
-  const rt = inetRoute(sk, { daddr, saddr, oif, tos: sk.tos });
+  const tos = ipcTos(sk, ipc);
+  const rt = inetRoute(sk, { daddr, saddr, oif, tos });
   if (typeof rt === 'number') return rt;
   if (rt.type === RTN_BROADCAST && !sk.broadcastOk) return -E.EACCES;
   const err = sk.takeErr();
@@ -223,8 +241,8 @@ function pingSendmsg(sock: Socket, _task: Task, msg: SendMsg): number {
     saddr: src,
     daddr,
     protocol: IPPROTO_ICMP,
-    ttl: sk.ttlFor(isMulticast(daddr)),
-    tos: sk.tos,
+    ttl: ipcTtl(sk, ipc, isMulticast(daddr)),
+    tos,
     oif: oif || undefined,
     rt,
   });
@@ -257,7 +275,8 @@ export function pingRcv(ns: NetNs, skb: SkBuff): boolean {
     return true;
   }
   sk.rmem += truesize;
-  sk.recvQueue.push({ data, saddr: skb.saddr, truesize });
+  // ping_queue_rcv_skb does not run ipv4_pktinfo_prepare (prepare = false).
+  sk.recvQueue.push({ data, saddr: skb.saddr, rcv: inetRcvInfo(sk, skb, false), truesize });
   sk.wake();
   return true;
 }
@@ -266,15 +285,8 @@ export function pingRcv(ns: NetNs, skb: SkBuff): boolean {
 function pingRecvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Promise<number> {
   const sk = psk(sock);
   if (msg.flags & MSG_OOB) return -E.EOPNOTSUPP;
-  if (msg.flags & 0x2000 /* MSG_ERRQUEUE */) {
-    const ee = sk.errQueue.shift();
-    if (!ee) return -E.EAGAIN;
-    const n = msg.iter.copyTo(ee.payload);
-    if (n < 0) return n;
-    msg.msgFlags |= 0x2000;
-    if (msg.wantName) msg.name = makeSockaddrIn(ee.offender, 0);
-    return n;
-  }
+  // ping_recvmsg → inet_recv_error → ip_recv_error.
+  if (msg.flags & MSG_ERRQUEUE) return ipRecvError(sk, msg);
   const noWait = sockNoWait(sock, msg.flags, false);
   const deadline = sockDeadline(task, sock, false);
   const step = (): number | null => {
@@ -294,6 +306,8 @@ function pingRecvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Promise<n
       sk.rmem -= p.truesize;
     }
     if (msg.wantName) msg.name = makeSockaddrIn(p.saddr, 0);
+    // ping_recvmsg: sock_recv_timestamp, then ip_cmsg_recv.
+    inetRecvCmsgs(sk, msg, p.rcv);
     return msg.flags & MSG_TRUNC ? p.data.length : n;
   };
   const r = step();
@@ -392,6 +406,7 @@ export function pingErr(ns: NetNs, err: IcmpErr): void {
     offender: err.daddr,
     port: 0,
     payload: err.payload.slice(),
+    tstampNs: ns.env.nowNs(),
   });
 }
 

@@ -45,9 +45,18 @@ import {
   inetGetname,
   inetShutdownDgram,
   InetSock,
+  inetRcvInfo,
+  inetRecvCmsgs,
+  ipCmsgSend,
+  ipcmInitSk,
+  ipcTos,
+  ipcTtl,
   ipGetsockopt,
+  ipRecvError,
   ipSetsockopt,
   IPPROTO_ICMP,
+  MSG_ERRQUEUE,
+  type InetRcvInfo,
   IPPROTO_RAW,
   IP_PMTUDISC_DO,
   IP_PMTUDISC_PROBE,
@@ -73,6 +82,8 @@ interface RawPacket {
   data: Uint8Array;
   saddr: number;
   ifindex: number;
+  /** What the receive control messages need (ip_cmsg_recv, SO_TIMESTAMP). */
+  rcv: InetRcvInfo;
   truesize: number;
 }
 
@@ -143,7 +154,8 @@ export function rawDeliver(ns: NetNs, skb: SkBuff, protocol: number): boolean {
       continue;
     }
     sk.rmem += truesize;
-    sk.recvQueue.push({ data, saddr: skb.saddr, ifindex: dif, truesize });
+    // raw_rcv's ipv4_pktinfo_prepare(sk, skb, true), then what the cmsgs read later.
+    sk.recvQueue.push({ data, saddr: skb.saddr, ifindex: dif, rcv: inetRcvInfo(sk, skb, true), truesize });
     sk.wake();
   }
   return delivered;
@@ -189,6 +201,12 @@ function rawSendmsg(sock: Socket, _task: Task, msg: SendMsg): number {
   const len = msg.iter.count;
   if (len > 0xffff) return -E.EMSGSIZE;
   if (msg.flags & MSG_OOB) return -E.EOPNOTSUPP;
+  // ipcm_init_sk + ip_cmsg_send: IP_PKTINFO / IP_TTL / IP_TOS of this send.
+  const ipc = ipcmInitSk(sk);
+  if (msg.control) {
+    const ce = ipCmsgSend(msg.control, ipc);
+    if (ce < 0) return ce;
+  }
   let daddr: number;
   if (msg.name && msg.name.length) {
     const a = parseSockaddrIn(msg.name);
@@ -199,13 +217,14 @@ function rawSendmsg(sock: Socket, _task: Task, msg: SendMsg): number {
     if (sk.skState !== TCP_ESTABLISHED) return -E.EDESTADDRREQ;
     daddr = sk.daddr;
   }
-  let oif = sk.boundDevIf;
-  let saddr = sk.saddr;
+  let oif = ipc.oif;
+  let saddr = ipc.addr;
   if (isMulticast(daddr)) {
     if (!oif) oif = sk.mcIf;
     if (!saddr) saddr = sk.mcAddr;
   }
-  const rt = inetRoute(sk, { daddr, saddr, oif, tos: sk.tos, onlink: (msg.flags & MSG_DONTROUTE) !== 0 });
+  const tos = ipcTos(sk, ipc);
+  const rt = inetRoute(sk, { daddr, saddr, oif, tos, onlink: (msg.flags & MSG_DONTROUTE) !== 0 });
   if (typeof rt === 'number') return rt;
   if (rt.type === RTN_BROADCAST && !sk.broadcastOk) return -E.EACCES;
   const e0 = sk.takeErr();
@@ -250,8 +269,8 @@ function rawSendmsg(sock: Socket, _task: Task, msg: SendMsg): number {
     saddr: src,
     daddr,
     protocol: sk.num,
-    ttl: sk.ttlFor(isMulticast(daddr)),
-    tos: sk.tos,
+    ttl: ipcTtl(sk, ipc, isMulticast(daddr)),
+    tos,
     df: pm === IP_PMTUDISC_DO || pm === IP_PMTUDISC_PROBE || (pm === IP_PMTUDISC_WANT && len + 20 <= mtu),
     oif: oif || undefined,
     rt,
@@ -267,16 +286,7 @@ function rawSendmsg(sock: Socket, _task: Task, msg: SendMsg): number {
 function rawRecvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Promise<number> {
   const sk = rsk(sock);
   if (msg.flags & MSG_OOB) return -E.EOPNOTSUPP;
-  const MSG_ERRQUEUE = 0x2000;
-  if (msg.flags & MSG_ERRQUEUE) {
-    const ee = sk.errQueue.shift();
-    if (!ee) return -E.EAGAIN;
-    const n = msg.iter.copyTo(ee.payload);
-    if (n < 0) return n;
-    msg.msgFlags |= MSG_ERRQUEUE;
-    if (msg.wantName) msg.name = makeSockaddrIn(ee.offender, 0);
-    return n;
-  }
+  if (msg.flags & MSG_ERRQUEUE) return ipRecvError(sk, msg);
   const noWait = sockNoWait(sock, msg.flags, false);
   const deadline = sockDeadline(task, sock, false);
   const step = (): number | null => {
@@ -298,6 +308,8 @@ function rawRecvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Promise<nu
       sk.rmem -= p.truesize;
     }
     if (msg.wantName) msg.name = makeSockaddrIn(p.saddr, 0);
+    // raw_recvmsg: sock_recv_cmsgs, then ip_cmsg_recv.
+    inetRecvCmsgs(sk, msg, p.rcv);
     return msg.flags & MSG_TRUNC ? p.data.length : n;
   };
   const r = step();
@@ -423,6 +435,7 @@ export function rawErr(ns: NetNs, err: IcmpErr): void {
         offender: err.daddr,
         port: 0,
         payload: err.payload.slice(),
+        tstampNs: ns.env.nowNs(),
       });
     if (sk.recverr || e.fatal) {
       sk.err = e.errno;

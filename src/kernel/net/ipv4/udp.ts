@@ -51,9 +51,16 @@ import {
   inetIcmpError,
   inetShutdownDgram,
   InetSock,
+  inetRcvInfo,
+  inetRecvCmsgs,
+  ipCmsgSend,
+  ipcmInitSk,
   ipGetsockopt,
+  ipRecvError,
   ipSetsockopt,
   ICMP_DEST_UNREACH,
+  MSG_ERRQUEUE,
+  type InetRcvInfo,
   ICMP_PORT_UNREACH,
   IPPROTO_UDP,
   RTN_BROADCAST,
@@ -93,6 +100,8 @@ export interface UdpDatagram {
   ifindex: number;
   ttl: number;
   tos: number;
+  /** What the receive control messages need (ip_cmsg_recv, SO_TIMESTAMP). */
+  rcv: InetRcvInfo;
   truesize: number;
 }
 
@@ -110,7 +119,7 @@ export class UdpSock extends InetSock {
   /** UDP_CORK: sends are collected into one datagram until it is cleared (as with MSG_MORE). */
   cork = false;
   /** The corked datagram being collected (up->pending with the cork's flow). */
-  pending: { daddr: number; dport: number; parts: Uint8Array[]; len: number; dontRoute: boolean } | null = null;
+  pending: { daddr: number; dport: number; parts: Uint8Array[]; len: number; opts: SendOpts } | null = null;
   /** Set for kernel sockets: called for each datagram instead of queueing it. */
   onDatagram: ((data: Uint8Array, info: UdpDatagramInfo) => void) | null = null;
   /** Still in the table (not released). */
@@ -335,6 +344,9 @@ interface SendOpts {
   oif?: number;
   saddr?: number;
   dontRoute?: boolean;
+  /** IP_TTL / IP_TOS control messages of this send (ipc.ttl / ipc.tos); absent = the socket's. */
+  ttl?: number;
+  tos?: number;
 }
 
 /**
@@ -348,6 +360,9 @@ export function udpSendDatagram(sk: UdpSock, data: Uint8Array, daddr: number, dp
   if (!sk.num && autobind(sk) < 0) return -E.EAGAIN;
   const f = flowOf(sk, daddr, o.oif ?? 0, o.saddr ?? 0);
   f.onlink = o.dontRoute;
+  // get_rttos: the route is looked up with the cmsg's TOS when one was given.
+  const tos = o.tos ?? sk.tos;
+  f.tos = tos;
   const rt = inetRoute(sk, f);
   if (typeof rt === 'number') return rt;
   if (rt.type === RTN_BROADCAST && !sk.broadcastOk) return -E.EACCES;
@@ -387,8 +402,8 @@ export function udpSendDatagram(sk: UdpSock, data: Uint8Array, daddr: number, dp
     saddr,
     daddr,
     protocol: IPPROTO_UDP,
-    ttl: sk.ttlFor(multicast),
-    tos: sk.tos,
+    ttl: o.ttl ?? sk.ttlFor(multicast),
+    tos,
     df,
     oif: f.oif || undefined,
     rt,
@@ -419,7 +434,7 @@ function udpPushPending(sk: UdpSock): number {
     data.set(part, at);
     at += part.length;
   }
-  const r = udpSendDatagram(sk, data, p.daddr, p.dport, { dontRoute: p.dontRoute });
+  const r = udpSendDatagram(sk, data, p.daddr, p.dport, p.opts);
   return r < 0 ? r : 0;
 }
 
@@ -428,6 +443,12 @@ function udpSendmsg(sock: Socket, _task: Task, msg: SendMsg): number {
   const len = msg.iter.count;
   if (len > 0xffff) return -E.EMSGSIZE;
   if (msg.flags & MSG_OOB) return -E.EOPNOTSUPP;
+  // ipcm_init_sk + ip_cmsg_send: IP_PKTINFO / IP_TTL / IP_TOS of this send.
+  const ipc = ipcmInitSk(sk);
+  if (msg.control) {
+    const ce = ipCmsgSend(msg.control, ipc);
+    if (ce < 0) return ce;
+  }
   const corkreq = sk.cork || (msg.flags & MSG_MORE) !== 0;
   let daddr: number;
   let dport: number;
@@ -462,15 +483,23 @@ function udpSendmsg(sock: Socket, _task: Task, msg: SendMsg): number {
   const data = msg.iter.copyFrom(len);
   if (typeof data === 'number') return data;
   const dontRoute = (msg.flags & MSG_DONTROUTE) !== 0;
+  const opts: SendOpts = {
+    oif: ipc.oif,
+    saddr: ipc.addr,
+    dontRoute,
+    ttl: ipc.ttl > 0 ? ipc.ttl : undefined,
+    tos: ipc.tos >= 0 ? ipc.tos : undefined,
+  };
   if (corkreq || sk.pending) {
-    sk.pending ??= { daddr, dport, parts: [], len: 0, dontRoute };
+    // ip_setup_cork: the first part's ipcm_cookie (source, device, TTL, TOS) holds for the datagram.
+    sk.pending ??= { daddr, dport, parts: [], len: 0, opts };
     sk.pending.parts.push(data.slice());
     sk.pending.len += len;
     if (corkreq) return len;
     const r = udpPushPending(sk);
     return r < 0 ? r : len;
   }
-  return udpSendDatagram(sk, data.slice(), daddr, dport, { dontRoute });
+  return udpSendDatagram(sk, data.slice(), daddr, dport, opts);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -541,7 +570,7 @@ function truesizeOf(skb: SkBuff): number {
  * socket its datagram). Dropped with RcvbufErrors+InErrors when the receive queue already
  * holds more than sk_rcvbuf.
  */
-function udpQueueRcv(sk: UdpSock, skb: SkBuff, d: Omit<UdpDatagram, 'truesize'>): void {
+function udpQueueRcv(sk: UdpSock, skb: SkBuff, d: Omit<UdpDatagram, 'truesize' | 'rcv'>): void {
   const ns = sk.ns;
   if (sk.onDatagram) {
     ns.mib.udp.InDatagrams++;
@@ -556,7 +585,8 @@ function udpQueueRcv(sk: UdpSock, skb: SkBuff, d: Omit<UdpDatagram, 'truesize'>)
     return;
   }
   sk.rmem += size;
-  sk.recvQueue.push({ ...d, truesize: size });
+  // udp_queue_rcv_one_skb's ipv4_pktinfo_prepare(sk, skb, true), then what the cmsgs read later.
+  sk.recvQueue.push({ ...d, rcv: inetRcvInfo(sk, skb, true), truesize: size });
   sk.wake();
 }
 
@@ -641,6 +671,7 @@ export function udpErr(ns: NetNs, err: IcmpErr): void {
     offender: err.daddr,
     port: dport,
     payload: err.payload.slice(UDP_HLEN),
+    tstampNs: ns.env.nowNs(),
   });
 }
 
@@ -656,18 +687,7 @@ function dequeue(sk: UdpSock): UdpDatagram | undefined {
 function udpRecvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Promise<number> {
   const sk = usk(sock);
   if (msg.flags & MSG_OOB) return -E.EOPNOTSUPP;
-  const MSG_ERRQUEUE = 0x2000;
-  if (msg.flags & MSG_ERRQUEUE) {
-    // ip_recv_error: the payload of the offending datagram (the extended error cmsg is not produced).
-    const ee = sk.errQueue.shift();
-    if (!ee) return -E.EAGAIN;
-    const n = msg.iter.copyTo(ee.payload);
-    if (n < 0) return n;
-    if (n < ee.payload.length) msg.msgFlags |= MSG_TRUNC;
-    msg.msgFlags |= MSG_ERRQUEUE;
-    if (msg.wantName) msg.name = makeSockaddrIn(ee.offender, ee.port);
-    return n;
-  }
+  if (msg.flags & MSG_ERRQUEUE) return ipRecvError(sk, msg);
   const noWait = sockNoWait(sock, msg.flags, false);
   const deadline = sockDeadline(task, sock, false);
   const step = (): number | null => {
@@ -692,6 +712,8 @@ function udpRecvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Promise<nu
       sk.ns.mib.udp.InDatagrams++;
     }
     if (msg.wantName) msg.name = makeSockaddrIn(d.saddr, d.sport);
+    // sock_recv_cmsgs, then ip_cmsg_recv_offset (udp_recvmsg's order).
+    inetRecvCmsgs(sk, msg, d.rcv);
     return msg.flags & MSG_TRUNC ? ulen : n;
   };
   const r = step();
