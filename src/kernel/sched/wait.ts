@@ -101,13 +101,21 @@ export function sleepOn(
     for (const q of list) q.add(sleeper);
     if (!opts.uninterruptible) task.sleeper = sleeper;
     if (opts.deadlineNs !== undefined) {
-      const ms = (opts.deadlineNs - task.kernel.clock.monotonicNs()) / 1e6;
-      if (ms <= 0) {
-        sleeper.wake(-ETIMEDOUT);
-        return;
-      }
-      // setTimeout's resolution is 1 ms; round up so we never wake early.
-      timer = setTimeout(() => sleeper.wake(-ETIMEDOUT), Math.ceil(ms));
+      const deadline = opts.deadlineNs;
+      // An hrtimer never fires early. setTimeout's resolution is 1 ms and libuv measures it
+      // against its cached loop time, so it can fire a fraction of a millisecond before the
+      // deadline by our clock: then it is armed again for the rest.
+      const arm = (): void => {
+        timer = undefined;
+        const ms = (deadline - task.kernel.clock.monotonicNs()) / 1e6;
+        if (ms <= 0) {
+          sleeper.wake(-ETIMEDOUT);
+          return;
+        }
+        timer = setTimeout(arm, Math.ceil(ms));
+      };
+      arm();
+      if (done) return;
     }
     if (promise)
       promise.then(
