@@ -92,6 +92,32 @@ export async function api(path, { method = 'GET', body, signal, headers = {} } =
 }
 
 /**
+ * GET on the API for an answer read as a stream (a network's pcap capture, which lasts until it is
+ * aborted). Resolves with the Response once its headers arrived and it is a success; rejects with
+ * ApiError otherwise (the problem's detail), or with the AbortError when `signal` aborts first.
+ */
+export async function apiStream(path, { signal, accept = 'application/octet-stream' } = {}) {
+  const h = { Accept: `${accept}, application/problem+json` };
+  const token = getToken();
+  if (token) h.Authorization = `Bearer ${token}`;
+  let res;
+  try {
+    res = await fetch(path, { headers: h, signal, cache: 'no-store' });
+  } catch (e) {
+    if (e && e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'The server cannot be reached. Is labvisor serve running?', null);
+  }
+  if (res.ok) return res;
+  const data = await readBody(res);
+  if (res.status === 401) {
+    const err = errorFromBody(401, res.statusText, data);
+    onUnauthorized(token ? `The server refused the token: ${err.detail}` : 'An API token is needed.');
+    throw err;
+  }
+  throw errorFromBody(res.status, res.statusText, data);
+}
+
+/**
  * Uploads a disk image file as a raw stream (POST /v1/images?name=X, application/octet-stream).
  * XMLHttpRequest because it reports upload progress; the browser streams the file from disk.
  * Returns { promise, abort }.

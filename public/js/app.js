@@ -3,6 +3,7 @@
 import { clearToken, getToken, setToken, setUnauthorizedHandler } from './api.js';
 import { machinesView } from './machines.js';
 import { imagesView } from './images.js';
+import { networksView } from './networks.js';
 
 const main = document.getElementById('main');
 const tokenDialog = document.getElementById('token-dialog');
@@ -19,6 +20,7 @@ const routes = [
   // The console module (and xterm.js with it) loads only when a console is opened.
   { re: /^\/vms\/([^/]+)\/console$/, nav: 'machines', view: (m) => loadConsole(decodeURIComponent(m[1])) },
   { re: /^\/images$/, nav: 'images', view: () => imagesView(main) },
+  { re: /^\/networks$/, nav: 'networks', view: () => networksView(main) },
   { re: /^\/(machines)?$/, nav: 'machines', view: () => machinesView(main) },
 ];
 

@@ -123,3 +123,51 @@ export function confirmDialog(opts) {
     dlg.showModal();
   });
 }
+
+/**
+ * A small table for details panels, made of rows of cells with ARIA table roles so it can nest in a
+ * data table's row. Each cell carries its column's name (data-label): on a phone the header hides and
+ * the rows become labelled blocks. cols: [{ label, cls, hideLabel }]; `template` is the CSS
+ * grid-template-columns of every row. Returns { el, body, row(attrs, cells) }.
+ */
+export function miniTable(label, cols, template) {
+  const body = h('div', { role: 'rowgroup', class: 'mini-body' });
+  const el = h(
+    'div',
+    { role: 'table', class: 'mini', 'aria-label': label, style: `--mini-cols: ${template}` },
+    h(
+      'div',
+      { role: 'rowgroup', class: 'mini-head' },
+      h(
+        'div',
+        { role: 'row', class: 'mini-row' },
+        cols.map((c) =>
+          h(
+            'span',
+            { role: 'columnheader', class: c.cls },
+            c.hideLabel ? h('span', { class: 'visually-hidden' }, c.label) : c.label,
+          ),
+        ),
+      ),
+    ),
+    body,
+  );
+  return {
+    el,
+    body,
+    row(attrs, cells) {
+      return h(
+        'div',
+        { role: 'row', class: 'mini-row', ...attrs },
+        cells.map((c, i) =>
+          h('span', { role: 'cell', class: cols[i].cls, 'data-label': cols[i].hideLabel ? null : cols[i].label }, c),
+        ),
+      );
+    },
+  };
+}
+
+/** Plural: plural(3, 'NIC') → "3 NICs". */
+export function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -3,12 +3,15 @@
  * (`labvisor serve` as a child process, with a token — the token prompt is part of the test):
  * sign in, create a machine, start it, open its xterm.js console, wait for the busybox prompt,
  * type `echo $((6*7))`, read 42 from the terminal, stop the machine from the console and see the
- * state change. Screenshots go to test-results/ (1280×800 and a 390×844 phone).
+ * state change. Then networks: create one, a machine with a NIC on it (its MAC and IP in its details,
+ * the NIC edited while stopped, a port forward added and deleted), the network's NIC count, a pcap
+ * capture saved as a download, the 409 of deleting a network in use, and the clean-up.
+ * Screenshots go to test-results/ (1280×800 and a 390×844 phone).
  *
  * LABVISOR_E2E_URL + LABVISOR_E2E_TOKEN point the test at a server that is already running instead.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +24,8 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RESULTS = join(REPO_ROOT, 'test-results');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
+/** Between the two: the table keeps its rows, details panels stack their sections. */
+const TABLET = { width: 1000, height: 800 };
 /** A root shell prompt at the end of a (right-trimmed) terminal line. */
 const PROMPT = /~ ?#$/;
 
@@ -343,6 +348,8 @@ describe.skipIf(!hasChromium)('web UI in chromium', () => {
     await page.click('#confirm-ok');
     await page.locator(`#machines-table tr[data-name="${name}"]`).waitFor({ state: 'detached', timeout: 60_000 });
 
+    await networksWalkThrough(page);
+
     step('signing out');
     // ---- sign out forgets the token ---------------------------------------------------------------
     await page.click('#signout');
@@ -354,5 +361,158 @@ describe.skipIf(!hasChromium)('web UI in chromium', () => {
         ),
       ),
     ).toBeNull();
+  }
+
+  /** The networks page and a machine's NICs and port forwards (after the first machine is gone). */
+  async function networksWalkThrough(page: Page): Promise<void> {
+    step('networks: creating one');
+    await page.click('nav a[href="#/networks"]');
+    await page.locator('#networks-title').waitFor();
+    const net = `lab-${Date.now().toString(36)}`;
+    await page.fill('#net-name', net);
+    await page.fill('#net-cidr', '10.77.0.0/24');
+    await page.click('#net-create');
+    const netRow = page.locator(`#networks-table tr[data-name="${net}"]`);
+    await netRow.waitFor();
+    expect(await netRow.locator('td[data-label="CIDR"]').textContent()).toBe('10.77.0.0/24');
+    expect(await netRow.locator('td[data-label="Gateway"]').textContent()).toBe('10.77.0.1');
+    expect(await netRow.locator('td[data-label="DHCP"]').textContent()).toBe('on');
+    expect(await netRow.locator('td[data-label="NICs"]').textContent()).toBe('0');
+    // A CIDR that is not aligned: the API's problem detail shows inline.
+    await page.fill('#net-name', `${net}-bad`);
+    await page.fill('#net-cidr', '10.77.0.1/24');
+    await page.click('#net-create');
+    const netError = page.locator('#net-create-form .notice-error');
+    await netError.waitFor();
+    expect(await netError.textContent()).toMatch(/aligned/);
+    await page.fill('#net-name', '');
+    await page.fill('#net-cidr', '');
+
+    step('a machine with a NIC on it');
+    await page.click('nav a[href="#/machines"]');
+    await page.locator('#vm-image option[value="busybox"]').waitFor({ state: 'attached' });
+    const vm = `e2e-net-${Date.now().toString(36)}`;
+    await page.fill('#vm-name', vm);
+    await page.click('#vm-add-nic');
+    const nicRow = page.locator('#vm-nics .nic-row').first();
+    await nicRow.locator('select[name="network"]').selectOption({ label: `${net} (10.77.0.0/24)` });
+    await nicRow.locator('input[name="ip"]').fill('10.77.0.10');
+    await page.screenshot({ path: join(RESULTS, 'ui-machine-create-nic.png') });
+    await page.click('#vm-create');
+    const vmRow = page.locator(`#machines-table tr[data-name="${vm}"]`);
+    await vmRow.waitFor();
+    expect(await page.locator('#vm-nics .nic-row').count()).toBe(0);
+
+    // Its details: eth0 on the network, a MAC, the static IP.
+    await vmRow.locator('button[data-action="details"]').click();
+    const details = page.locator(`#machines-table tr.detail-row[data-for="${vm}"]`);
+    const nic0 = details.locator('[data-nic="0"]');
+    await nic0.waitFor();
+    const mac = await nic0.locator('.nic-mac').textContent();
+    expect(mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    expect(await nic0.locator('.nic-ip').textContent()).toBe('10.77.0.10');
+    expect(await nic0.textContent()).toContain(net);
+
+    // Stopped (created), so its NICs can change: no static IP any more (DHCP), the same MAC.
+    step('editing its NICs');
+    await details.locator('button[data-action="edit-nics"]').click();
+    await details.locator('.nic-edit input[name="ip"]').fill('');
+    await page.screenshot({ path: join(RESULTS, 'ui-machine-edit-nics.png') });
+    await details.locator('button[data-action="save-nics"]').click();
+    await details.locator('[data-nic="0"]', { hasText: 'no lease yet' }).waitFor();
+    expect(await details.locator('[data-nic="0"] .nic-mac').textContent()).toBe(mac);
+
+    step('a port forward');
+    await details.locator('input[name="guestPort"]').fill('80');
+    await details.locator('button.port-add').click();
+    const fwd = details.locator('[data-host-port]');
+    await fwd.waitFor();
+    expect(Number(await fwd.getAttribute('data-host-port'))).toBeGreaterThan(0);
+    expect(await fwd.locator('[data-label="Guest port"]').textContent()).toBe('80');
+    await page.screenshot({ path: join(RESULTS, 'ui-machine-details.png') });
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(300);
+    await details.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(RESULTS, 'ui-phone-machine-details.png') });
+    await page.setViewportSize(TABLET);
+    await page.waitForTimeout(300);
+    await details.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(RESULTS, 'ui-tablet-machine-details.png') });
+    await page.setViewportSize(DESKTOP);
+    await fwd.locator('button[data-action="delete-port"]').click();
+    await fwd.waitFor({ state: 'detached' });
+    await details.locator('p', { hasText: 'No forwards' }).waitFor();
+
+    // Started, its rcS runs udhcpc on eth0: the lease's address shows; the NICs cannot change now.
+    step('starting it: a DHCP lease');
+    await vmRow.locator('button[data-action="start"]').click();
+    await page.locator(`#machines-table tr[data-name="${vm}"][data-state="running"]`).waitFor({ timeout: 60_000 });
+    const leasedIp = details.locator('[data-nic="0"] .nic-ip');
+    await leasedIp.waitFor({ timeout: 90_000 });
+    expect(await leasedIp.textContent()).toMatch(/^10\.77\.0\.\d+$/);
+    expect(await details.locator('button[data-action="edit-nics"]').isDisabled()).toBe(true);
+    await page.screenshot({ path: join(RESULTS, 'ui-machine-details-dhcp.png') });
+
+    step('the network: its NIC, its lease, a capture, deleting it while in use');
+    await page.click('nav a[href="#/networks"]');
+    await expect.poll(() => netRow.getAttribute('data-nics'), { timeout: 15_000 }).toBe('1');
+    expect(await netRow.locator('td[data-label="NICs"]').textContent()).toBe('1');
+    await netRow.locator('button[data-action="details"]').click();
+    const netDetail = page.locator(`#networks-table tr.detail-row[data-for="${net}"]`);
+    await netDetail.waitFor();
+    const lease = netDetail.locator(`[data-mac="${mac}"]`);
+    await lease.waitFor();
+    expect(await lease.textContent()).toContain(vm);
+    await netDetail.locator('input[name="seconds"]').fill('2');
+    const download = page.waitForEvent('download', { timeout: 30_000 });
+    await netRow.locator('button[data-action="capture"]').click();
+    await netRow.locator('button[data-action="capture"]', { hasText: 'Stop' }).waitFor();
+    const pcap = await download;
+    expect(pcap.suggestedFilename()).toBe(`${net}.pcap`);
+    const bytes = readFileSync((await pcap.path())!);
+    // The classic pcap header: magic a1b2c3d4 (either byte order), 24 bytes.
+    expect(bytes.length).toBeGreaterThanOrEqual(24);
+    expect([0xa1b2c3d4, 0xd4c3b2a1]).toContain(bytes.readUInt32LE(0));
+    await netDetail.locator('.capture-status', { hasText: `Saved ${net}.pcap` }).waitFor();
+    // A long capture, stopped by hand: saved as well.
+    await netDetail.locator('input[name="seconds"]').fill('60');
+    const stopped = page.waitForEvent('download', { timeout: 30_000 });
+    await netRow.locator('button[data-action="capture"]').click();
+    await netDetail.locator('.capture-status', { hasText: 'Recording' }).waitFor();
+    await page.screenshot({ path: join(RESULTS, 'ui-networks-capturing.png') });
+    await netRow.locator('button[data-action="capture"]', { hasText: 'Stop' }).click();
+    expect((await stopped).suggestedFilename()).toBe(`${net}.pcap`);
+    await netRow.locator('button[data-action="capture"]', { hasText: /^Capture$/ }).waitFor();
+    await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
+    await page.screenshot({ path: join(RESULTS, 'ui-networks.png') });
+
+    await netRow.locator('button[data-action="delete"]').click();
+    await page.click('#confirm-ok');
+    const inUse = page.locator('#networks-notice.notice-error');
+    await inUse.waitFor();
+    expect(await inUse.textContent()).toMatch(/1 NIC plugged in/);
+    expect(await netRow.count()).toBe(1);
+
+    step('networks on a phone');
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(400);
+    expect(await page.locator('#networks-table thead').isVisible()).toBe(false);
+    await page.screenshot({ path: join(RESULTS, 'ui-phone-networks.png'), fullPage: true });
+    await page.setViewportSize(TABLET);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(RESULTS, 'ui-tablet-networks.png') });
+    await page.setViewportSize(DESKTOP);
+
+    step('deleting the machine, then the network');
+    await page.click('nav a[href="#/machines"]');
+    await vmRow.locator('button[data-action="delete"]').click();
+    await page.click('#confirm-ok');
+    await vmRow.waitFor({ state: 'detached', timeout: 60_000 });
+    await page.click('nav a[href="#/networks"]');
+    await netRow.waitFor();
+    await netRow.locator('button[data-action="delete"]').click();
+    await page.click('#confirm-ok');
+    await netRow.waitFor({ state: 'detached' });
+    await page.locator('#networks-summary', { hasText: 'No networks' }).waitFor();
   }
 });
