@@ -31,6 +31,13 @@ export interface FileOperations {
   open?(inode: Inode, file: File, task: Task | null): number;
   /** Last reference gone (fput → __fput). */
   release?(file: File): void;
+  /**
+   * close(2) only, after `release` ran for the last reference: a Promise the syscall sleeps on
+   * before it returns, or null. Linux's __fput runs from task_work before close(2) returns to
+   * user space, so a release that sleeps (tcp_close's SO_LINGER wait) delays close(2); exit(2)
+   * and the other close paths drop files without it (the kernel keeps release synchronous).
+   */
+  closeWait?(file: File, task: Task): Promise<void> | null;
   readIter?(iocb: Kiocb, to: IovIter): number | Promise<number>;
   writeIter?(iocb: Kiocb, from: IovIter): number | Promise<number>;
   /** Custom lseek; default is generic_file_llseek on i_size (or no_llseek for streams). */

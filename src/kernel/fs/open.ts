@@ -400,8 +400,16 @@ export function sysOpenat2(
 }
 
 /** close(fd). */
-export function sysClose(task: Task, fd: number): number {
-  return task.files.close(fd | 0);
+export function sysClose(task: Task, fd: number): number | Promise<number> {
+  const f = task.files.get(fd | 0);
+  // Only the last reference releases the file (fput → __fput), and only then may close(2) wait.
+  const last = f !== null && f.count === 1 && f.op.closeWait !== undefined;
+  const r = task.files.close(fd | 0);
+  if (r !== 0 || !last) return r;
+  // The release work Linux does from task_work before returning (sock_close → tcp_close's
+  // linger wait). close(2) returns 0 whatever the wait ended with, as filp_close does.
+  const wait = f.op.closeWait!(f, task);
+  return wait ? wait.then(() => 0) : 0;
 }
 
 const CLOSE_RANGE_UNSHARE = 2;

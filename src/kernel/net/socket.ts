@@ -115,6 +115,12 @@ export interface ProtoOps {
    * tcp_set_keepalive and friends). Called after a successful sock_setsockopt.
    */
   solSocketChanged?(sock: Socket, name: number): void;
+  /**
+   * Optional, close(2) only: after `release` dropped the last reference, a Promise that ends when
+   * the family's release would have stopped sleeping (tcp_close's sk_stream_wait_close under
+   * SO_LINGER), or null when there is nothing to wait for. Never called at exit(2).
+   */
+  closeWait?(sock: Socket, task: Task): Promise<void> | null;
 }
 
 /** struct net_proto_family. */
@@ -378,6 +384,11 @@ export const socketFileOps: FileOperations = {
     return waitQueuePollAdd([sock.wq], [0], cb);
   },
   release: sockRelease,
+  // sock_close's tail: the family may hold close(2) (TCP's SO_LINGER); others return at once.
+  closeWait(file: File, task: Task): Promise<void> | null {
+    const sock = sockFromFile(file);
+    return sock?.ops.closeWait?.(sock, task) ?? null;
+  },
   ioctl(file: File, task: Task, cmd: number, arg: number): number {
     const sock = sockFromFile(file)!;
     // sock_do_ioctl's dev_ioctl: interface and route ioctls work on a socket of any family.

@@ -94,6 +94,13 @@ export function tcpSetState(sk: TcpSock, state: number): void {
       if (old === TCP_ESTABLISHED || old === TCP_CLOSE_WAIT) mib.CurrEstab--;
   }
   sk.skState = state;
+  sk.onLingerWake?.();
+}
+
+/** sk_stream_closing: our FIN is not acknowledged yet (what an SO_LINGER close waits for). */
+export function tcpStreamClosing(sk: TcpSock): boolean {
+  const st = sk.skState;
+  return st === TCP_FIN_WAIT1 || st === TCP_CLOSING || st === TCP_LAST_ACK;
 }
 
 /** Stop every timer of a socket (tcp_clear_xmit_timers + the keepalive timer). */

@@ -226,6 +226,12 @@ export class TcpSock {
   onWriteSpace: (() => void) | null = null;
   onStateChange: (() => void) | null = null;
   onError: (() => void) | null = null;
+  /**
+   * Set only while close(2) lingers (SO_LINGER) on this socket after tcpClose orphaned it: called
+   * at every state change. Linux sleeps in sk_stream_wait_close before sock_orphan, so its
+   * sk_state_change still reaches the closer; ours is detached by then and needs its own wake-up.
+   */
+  onLingerWake: (() => void) | null = null;
 
   // Sending: [sndUna, writeSeq) is in sndChunks (acked bytes are dropped from the front).
   iss = 0;

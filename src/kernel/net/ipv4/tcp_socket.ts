@@ -61,6 +61,7 @@ import {
   tcpSetKeepalive,
   tcpShutdown,
   tcpStartKeepalive,
+  tcpStreamClosing,
   tcpWspace,
 } from './tcp.js';
 import { tcpCaFind } from './tcp_cong.js';
@@ -147,6 +148,33 @@ function tcpRelease(sock: Socket): void {
   if (!sk) return;
   sk.linger = { ...sock.linger };
   tcpClose(sk);
+}
+
+/**
+ * The sleeping half of tcp_close: with SO_LINGER {1, N>0}, close(2) waits in sk_stream_wait_close
+ * until the FIN is acknowledged (no longer FIN_WAIT1/CLOSING/LAST_ACK), N seconds pass, or a
+ * signal arrives. Either way close(2) returns 0 and the connection goes on closing as an orphan
+ * (Linux does not reset it on timeout). tcpClose already sent the FIN (and handled unread data
+ * and linger 0 with a reset, leaving nothing to wait for), so this only waits. Linux's
+ * tcp_shutdown never lingers, whatever socket(7) says; neither does tcpSockShutdown.
+ */
+function tcpCloseWait(sock: Socket, task: Task): Promise<void> | null {
+  const sk = tsk(sock);
+  if (!sk || !sock.linger.onoff || sock.linger.linger <= 0) return null;
+  if (!tcpStreamClosing(sk)) return null;
+  // sk_lingertime = linger * HZ (seconds).
+  const deadline = task.kernel.clock.monotonicNs() + sock.linger.linger * 1e9;
+  return (async () => {
+    sk.onLingerWake = (): void => sock.wake();
+    try {
+      while (tcpStreamClosing(sk)) {
+        // 0 = woken (check the state again); -EAGAIN = the linger time ran out; -EINTR = a signal.
+        if ((await sockWait(task, sock, deadline)) !== 0) break;
+      }
+    } finally {
+      sk.onLingerWake = null;
+    }
+  })();
 }
 
 /** inet_bind. */
@@ -329,7 +357,7 @@ function tcpSockIoctl(sock: Socket, task: Task, cmd: number, arg: number): numbe
   return putUser32(task.mm, arg, v) < 0 ? -E.EFAULT : 0;
 }
 
-/** inet_shutdown. */
+/** inet_shutdown. Never lingers: Linux's tcp_shutdown only sends the FIN (socket(7) says otherwise; the code wins). */
 function tcpSockShutdown(sock: Socket, how: number): number {
   const sk = tsk(sock);
   if (how < 0 || how > 2) return -E.EINVAL;
@@ -708,6 +736,7 @@ function tcpSockSetsockoptLocked(sock: Socket, task: Task, level: number, name: 
 export const tcpOps: ProtoOps = {
   family: AF_INET,
   release: tcpRelease,
+  closeWait: tcpCloseWait,
   bind: tcpSockBind,
   connect: tcpSockConnect,
   socketpair: () => -E.EOPNOTSUPP,
