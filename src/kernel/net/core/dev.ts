@@ -329,11 +329,6 @@ function qdiscRun(ns: NetNs, dev: NetDevice, q: PfifoFast): void {
   }
 }
 
-/** netif_wake_queue: the driver has room again. */
-export function netifWakeQueue(dev: NetDevice): void {
-  if (dev.ns && dev.qdisc instanceof PfifoFast) qdiscRun(dev.ns, dev, dev.qdisc);
-}
-
 /**
  * dev_queue_xmit: send `skb` (data at the link-layer header) on skb.dev. A device with a
  * queue enqueues into pfifo_fast and runs it; loopback (noqueue) transmits directly.

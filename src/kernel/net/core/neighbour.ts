@@ -448,23 +448,3 @@ export function neighDelete(ns: NetNs, ip: number, dev: NetDevice): number {
   ns.arp.remove(n);
   return 0;
 }
-
-/** The text name of a state, as `ip neigh` prints it. */
-export function nudStateName(state: number): string {
-  const names: [number, string][] = [
-    [NUD_INCOMPLETE, 'INCOMPLETE'],
-    [NUD_REACHABLE, 'REACHABLE'],
-    [NUD_STALE, 'STALE'],
-    [NUD_DELAY, 'DELAY'],
-    [NUD_PROBE, 'PROBE'],
-    [NUD_FAILED, 'FAILED'],
-    [NUD_NOARP, 'NOARP'],
-    [NUD_PERMANENT, 'PERMANENT'],
-  ];
-  return (
-    names
-      .filter(([b]) => state & b)
-      .map(([, s]) => s)
-      .join(' ') || 'NONE'
-  );
-}

@@ -138,8 +138,3 @@ export function allocSkb(size: number, headroom = MAX_HEADER): SkBuff {
 export function skbFromFrame(frame: Uint8Array): SkBuff {
   return new SkBuff(frame, 0, frame.length);
 }
-
-/** A DataView over an skb's backing store (re-made when the buffer grows). */
-export function skbView(skb: SkBuff): DataView {
-  return new DataView(skb.buf.buffer, skb.buf.byteOffset, skb.buf.byteLength);
-}

@@ -204,11 +204,6 @@ function tipOnDev(dev: NetDevice, tip: number): boolean {
   return dev.ip4?.addrs.some((a) => a.local === tip) ?? false;
 }
 
-/** arp_send of a gratuitous ARP (arp_ifup / `arping -U`): announce our address on the link. */
-export function arpAnnounce(dev: NetDevice, ip: number): number {
-  return arpSend(ARPOP_REQUEST, dev, ip, ip, null, null, null);
-}
-
 /**
  * /proc/net/arp (arp_seq_show): NOARP entries left out; flags ATF_COM for a resolved entry,
  * ATF_PERM|ATF_COM for a permanent one; addresses in lower-case hex.

@@ -236,11 +236,6 @@ export function ipDevFindByAddr(ns: NetNs, addr: number): NetDevice | null {
   return r && r.type === RTN_LOCAL ? r.dev : null;
 }
 
-/** The first primary address of a device (SIOCGIFADDR, ifconfig's inet addr), or null. */
-export function inetPrimaryAddr(dev: NetDevice): InIfAddr | null {
-  return dev.ip4?.addrs.find((a) => !(a.flags & IFA_F_SECONDARY)) ?? null;
-}
-
 /** fib_netdev_event + inetdev_event: routes follow the device up and down; addresses go with it. */
 function devinetNetdevEvent(event: number, dev: NetDevice): void {
   const ns = dev.ns;

@@ -11,7 +11,7 @@
 import * as E from '../../errno.js';
 import type { NetNs } from '../netns.js';
 import type { NetDevice } from '../core/netdevice.js';
-import { ipToString, prefixMask } from './inet_addr.js';
+import { prefixMask } from './inet_addr.js';
 
 export const RT_TABLE_UNSPEC = 0;
 export const RT_TABLE_DEFAULT = 253;
@@ -299,10 +299,4 @@ export function formatProcNetRoute(ns: NetNs): string {
     out += pad(line);
   }
   return out;
-}
-
-/** `ip route`-style text of one route, for logs. */
-export function routeToString(r: FibRoute): string {
-  const dst = r.prefixLen === 0 ? 'default' : `${ipToString(r.dst)}/${r.prefixLen}`;
-  return `${dst}${r.gateway ? ` via ${ipToString(r.gateway)}` : ''}${r.dev ? ` dev ${r.dev.name}` : ''} table ${r.table}`;
 }

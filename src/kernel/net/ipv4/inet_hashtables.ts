@@ -6,7 +6,7 @@
  */
 import * as E from '../../errno.js';
 import type { NetNs } from '../netns.js';
-import { TCP_LISTEN, TCP_TIME_WAIT, type TcpSock } from './tcp_sock.js';
+import { TCP_LISTEN, type TcpSock } from './tcp_sock.js';
 
 export interface InetHashinfo {
   /** (lport << 16 | rport) → sockets with those ports; the addresses are compared on lookup. */
@@ -221,8 +221,4 @@ export function* inetAllSockets(ns: NetNs): Iterable<TcpSock> {
   const h = hashinfo(ns);
   for (const l of h.listening.values()) yield* l;
   for (const l of h.ehash.values()) yield* l;
-}
-
-export function isTimeWait(sk: TcpSock): boolean {
-  return sk.skState === TCP_TIME_WAIT;
 }

@@ -52,12 +52,6 @@ function stateOf(ns: NetNs): FragState {
   return s;
 }
 
-/** Number of incomplete datagrams and bytes held (for /proc/net/sockstat's FRAG line). */
-export function ipFragStats(ns: NetNs): { inuse: number; memory: number } {
-  const s = stateOf(ns);
-  return { inuse: s.queues.size, memory: s.mem };
-}
-
 function killQueue(ns: NetNs, s: FragState, q: FragQueue): void {
   ns.timers.del(q.timer);
   if (s.queues.get(q.key) === q) s.queues.delete(q.key);

@@ -167,13 +167,3 @@ export function specDst(rt: Rtable, daddr: number): number {
   if (rt.type === RTN_LOCAL) return daddr;
   return rt.src || inetSelectAddr(rt.iif ?? rt.dev, 0, RT_SCOPE_HOST);
 }
-
-/**
- * dst_confirm_neigh: the upper layer saw forward progress to `daddr` over `rt` (a TCP ACK
- * of new data), so the next hop's ARP entry stays REACHABLE without probing.
- */
-export function dstConfirmNeigh(ns: NetNs, rt: Rtable, daddr: number): void {
-  if (rt.type !== RTN_UNICAST || !ns.arp) return;
-  const n = ns.arp.lookup(rt.gateway || daddr, rt.dev);
-  if (n) ns.arp.confirm(n);
-}

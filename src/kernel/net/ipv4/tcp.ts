@@ -30,7 +30,7 @@ import {
 } from './inet_hashtables.js';
 import { inetAddrType } from './devinet.js';
 import { ipRouteOutput } from './route.js';
-import { tcpCleanupRbuf, tcpRcvSpaceAdjust, tcpWritable } from './tcp_input.js';
+import { tcpCleanupRbuf, tcpRcvSpaceAdjust } from './tcp_input.js';
 import {
   sndQueueAppend,
   tcpClearXmitTimer,
@@ -593,11 +593,6 @@ function tcpCloseLocked(sk: TcpSock): void {
     const tmo = (sk.linger2 > 0 ? sk.linger2 : ns.sysctl.tcpFinTimeout) * 1e9;
     ns.timers.modIn(sk.keepTimer, tmo);
   }
-}
-
-/** Is the socket writable (for poll and the kernel's write-space callback)? */
-export function tcpStreamWritable(sk: TcpSock): boolean {
-  return tcpWritable(sk);
 }
 
 export { tcpWriteXmit };

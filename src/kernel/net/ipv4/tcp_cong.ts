@@ -5,6 +5,7 @@
  * tcp_input.ts; this module only says how the window grows and how far it falls.
  */
 import type { TcpSock } from './tcp_sock.js';
+import { setTcpAvailableCongestionControl } from '../core/dev_sysctl.js';
 
 export interface TcpCongestionOps {
   name: string;
@@ -127,7 +128,6 @@ export function tcpCa(sk: TcpSock): TcpCongestionOps {
   return registry.get(sk.congName) ?? tcpReno;
 }
 
-/** tcp_get_available_congestion_control. */
-export function tcpAvailableCongestion(): string {
-  return [...registry.keys()].join(' ');
-}
+// tcp_get_available_congestion_control: what /proc/sys/net/ipv4/tcp_available_congestion_control
+// lists (and what tcp_congestion_control accepts) is the registry above.
+setTcpAvailableCongestionControl([...registry.keys()].join(' '));

@@ -17,7 +17,6 @@ import {
   tcpReceiveWindow,
   tcpResetXmitTimer,
   tcpRetransmitHead,
-  tcpSelectWscale,
   tcpSendAck,
   tcpSendActiveReset,
   tcpSendDelayedAck,
@@ -654,9 +653,4 @@ export function tcpCleanupRbuf(sk: TcpSock, copied: number): void {
     }
   }
   if (timeToAck) tcpSendAck(sk);
-}
-
-/** The initial window scale we offer (tcp_select_initial_window). */
-export function tcpInitialWscale(sk: TcpSock): number {
-  return tcpSelectWscale(sk.ns, sk.rcvbuf);
 }
