@@ -14,8 +14,18 @@ import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP, POLLRDNORM, POLLWRBAND, P
 import type { Task } from '../../sched/task.js';
 import type { NetNs } from '../netns.js';
 import type { SkBuff } from '../core/skbuff.js';
-import { recvPutCmsg, sockRecvTimestamp, type RecvMsg, type Socket } from '../socket.js';
 import {
+  recvPutCmsg,
+  sockDeadline,
+  sockNoWait,
+  sockRecvTimestamp,
+  sockWait,
+  type RecvMsg,
+  type Socket,
+} from '../socket.js';
+import {
+  MSG_OOB,
+  MSG_PEEK,
   MSG_TRUNC,
   RCV_SHUTDOWN,
   SHUTDOWN_MASK,
@@ -794,4 +804,66 @@ export function ipcTos(isk: InetSock, ipc: Ipcm): number {
 /** The TTL a send uses (__ip_make_skb): the cmsg's, else the multicast or unicast default. */
 export function ipcTtl(isk: InetSock, ipc: Ipcm, multicast: boolean): number {
   return ipc.ttl > 0 ? ipc.ttl : isk.ttlFor(multicast);
+}
+
+/** One datagram on a UDP, raw or ping socket's receive queue (the sk_buff on sk_receive_queue). */
+export interface InetDgram {
+  data: Uint8Array;
+  saddr: number;
+  /** What the receive control messages need (ip_cmsg_recv, SO_TIMESTAMP). */
+  rcv: InetRcvInfo;
+  truesize: number;
+}
+
+/**
+ * The receive path the datagram protocols share (udp_recvmsg, raw_recvmsg, ping_recvmsg over
+ * __skb_recv_datagram): a pending error first, then the head datagram copied (MSG_TRUNC when it
+ * does not fit, its full length returned with MSG_TRUNC in flags), dequeued unless MSG_PEEK,
+ * the source as msg_name with `port(d)`, then sock_recv_cmsgs and ip_cmsg_recv. Sleeps with the
+ * socket's timeout when the queue is empty. `taken` runs for each datagram dequeued.
+ */
+export function inetDgramRecvmsg<D extends InetDgram>(
+  sock: Socket,
+  task: Task,
+  sk: InetSock & { readonly recvQueue: D[] },
+  msg: RecvMsg,
+  port: (d: D) => number,
+  taken?: (d: D) => void,
+): number | Promise<number> {
+  if (msg.flags & MSG_OOB) return -E.EOPNOTSUPP;
+  if (msg.flags & MSG_ERRQUEUE) return ipRecvError(sk, msg);
+  const noWait = sockNoWait(sock, msg.flags, false);
+  const deadline = sockDeadline(task, sock, false);
+  const step = (): number | null => {
+    const err = sk.takeErr();
+    if (err) return -err;
+    const d = sk.recvQueue[0];
+    if (!d) {
+      if (sk.shutdown & RCV_SHUTDOWN) return noWait ? -E.EAGAIN : 0;
+      return noWait ? -E.EAGAIN : null;
+    }
+    const len = d.data.length;
+    const copied = Math.min(msg.iter.count, len);
+    const n = msg.iter.copyTo(copied === len ? d.data : d.data.subarray(0, copied));
+    if (n < 0) return n;
+    if (copied < len) msg.msgFlags |= MSG_TRUNC;
+    if (!(msg.flags & MSG_PEEK)) {
+      sk.recvQueue.shift();
+      sk.rmem -= d.truesize;
+      taken?.(d);
+    }
+    if (msg.wantName) msg.name = makeSockaddrIn(d.saddr, port(d));
+    inetRecvCmsgs(sk, msg, d.rcv);
+    return msg.flags & MSG_TRUNC ? len : n;
+  };
+  const r = step();
+  if (r !== null) return r;
+  return (async () => {
+    for (;;) {
+      const e = await sockWait(task, sock, deadline);
+      if (e < 0) return e;
+      const r2 = step();
+      if (r2 !== null) return r2;
+    }
+  })();
 }

@@ -15,28 +15,9 @@ import type { Task } from '../../sched/task.js';
 import { allocSkb, type SkBuff } from '../core/skbuff.js';
 import { csumFold, csumPartial } from '../core/checksum.js';
 import type { NetNs } from '../netns.js';
-import {
-  sockDeadline,
-  sockNoWait,
-  sockWait,
-  type ProtoOps,
-  type RecvMsg,
-  type SendMsg,
-  type Socket,
-} from '../socket.js';
-import {
-  AF_INET,
-  AF_UNSPEC,
-  MSG_OOB,
-  MSG_PEEK,
-  MSG_TRUNC,
-  RCV_SHUTDOWN,
-  SIOCINQ,
-  SIOCOUTQ,
-  TCP_CLOSE,
-  TCP_ESTABLISHED,
-} from '../uapi.js';
-import { INADDR_ANY, isMulticast, makeSockaddrIn, parseSockaddrIn } from './inet_addr.js';
+import { type ProtoOps, type RecvMsg, type SendMsg, type Socket } from '../socket.js';
+import { AF_INET, AF_UNSPEC, MSG_OOB, SIOCINQ, SIOCOUTQ, TCP_CLOSE, TCP_ESTABLISHED } from '../uapi.js';
+import { INADDR_ANY, isMulticast, parseSockaddrIn } from './inet_addr.js';
 import {
   datagramPoll,
   icmpErrConvert,
@@ -46,16 +27,14 @@ import {
   inetShutdownDgram,
   InetSock,
   inetRcvInfo,
-  inetRecvCmsgs,
+  inetDgramRecvmsg,
   ipCmsgSend,
   ipcmInitSk,
   ipcTos,
   ipcTtl,
   ipGetsockopt,
-  ipRecvError,
   ipSetsockopt,
   ICMP_ECHO,
-  MSG_ERRQUEUE,
   type InetRcvInfo,
   ICMP_ECHOREPLY,
   IPPROTO_ICMP,
@@ -283,43 +262,8 @@ export function pingRcv(ns: NetNs, skb: SkBuff): boolean {
 
 /** ping_recvmsg: the ICMP message without its IP header; the source with port 0. */
 function pingRecvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Promise<number> {
-  const sk = psk(sock);
-  if (msg.flags & MSG_OOB) return -E.EOPNOTSUPP;
-  // ping_recvmsg → inet_recv_error → ip_recv_error.
-  if (msg.flags & MSG_ERRQUEUE) return ipRecvError(sk, msg);
-  const noWait = sockNoWait(sock, msg.flags, false);
-  const deadline = sockDeadline(task, sock, false);
-  const step = (): number | null => {
-    const err = sk.takeErr();
-    if (err) return -err;
-    const p = sk.recvQueue[0];
-    if (!p) {
-      if (sk.shutdown & RCV_SHUTDOWN) return noWait ? -E.EAGAIN : 0;
-      return noWait ? -E.EAGAIN : null;
-    }
-    const copied = Math.min(msg.iter.count, p.data.length);
-    const n = msg.iter.copyTo(p.data.subarray(0, copied));
-    if (n < 0) return n;
-    if (copied < p.data.length) msg.msgFlags |= MSG_TRUNC;
-    if (!(msg.flags & MSG_PEEK)) {
-      sk.recvQueue.shift();
-      sk.rmem -= p.truesize;
-    }
-    if (msg.wantName) msg.name = makeSockaddrIn(p.saddr, 0);
-    // ping_recvmsg: sock_recv_timestamp, then ip_cmsg_recv.
-    inetRecvCmsgs(sk, msg, p.rcv);
-    return msg.flags & MSG_TRUNC ? p.data.length : n;
-  };
-  const r = step();
-  if (r !== null) return r;
-  return (async () => {
-    for (;;) {
-      const e = await sockWait(task, sock, deadline);
-      if (e < 0) return e;
-      const r2 = step();
-      if (r2 !== null) return r2;
-    }
-  })();
+  // ping_recvmsg (ip_recv_error for MSG_ERRQUEUE; sock_recv_timestamp, then ip_cmsg_recv).
+  return inetDgramRecvmsg(sock, task, psk(sock), msg, () => 0);
 }
 
 export const pingOps: ProtoOps = {

@@ -14,30 +14,19 @@ import { putUser32 } from '../../mm/uaccess.js';
 import type { Task } from '../../sched/task.js';
 import { allocSkb, type SkBuff } from '../core/skbuff.js';
 import type { NetNs } from '../netns.js';
-import {
-  sockDeadline,
-  sockNoWait,
-  sockWait,
-  type ProtoOps,
-  type RecvMsg,
-  type SendMsg,
-  type Socket,
-} from '../socket.js';
+import { type ProtoOps, type RecvMsg, type SendMsg, type Socket } from '../socket.js';
 import {
   AF_INET,
   AF_UNSPEC,
   MSG_DONTROUTE,
   MSG_OOB,
-  MSG_PEEK,
-  MSG_TRUNC,
-  RCV_SHUTDOWN,
   SIOCINQ,
   SIOCOUTQ,
   SO_PRIORITY,
   TCP_CLOSE,
   TCP_ESTABLISHED,
 } from '../uapi.js';
-import { INADDR_ANY, isMulticast, makeSockaddrIn, parseSockaddrIn, readAddr } from './inet_addr.js';
+import { INADDR_ANY, isMulticast, parseSockaddrIn, readAddr } from './inet_addr.js';
 import {
   datagramPoll,
   icmpErrConvert,
@@ -46,16 +35,14 @@ import {
   inetShutdownDgram,
   InetSock,
   inetRcvInfo,
-  inetRecvCmsgs,
+  inetDgramRecvmsg,
   ipCmsgSend,
   ipcmInitSk,
   ipcTos,
   ipcTtl,
   ipGetsockopt,
-  ipRecvError,
   ipSetsockopt,
   IPPROTO_ICMP,
-  MSG_ERRQUEUE,
   type InetRcvInfo,
   IPPROTO_RAW,
   IP_PMTUDISC_DO,
@@ -284,44 +271,7 @@ function rawSendmsg(sock: Socket, _task: Task, msg: SendMsg): number {
 
 /** raw_recvmsg: one whole datagram with its IP header; the source as sockaddr_in with port 0. */
 function rawRecvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Promise<number> {
-  const sk = rsk(sock);
-  if (msg.flags & MSG_OOB) return -E.EOPNOTSUPP;
-  if (msg.flags & MSG_ERRQUEUE) return ipRecvError(sk, msg);
-  const noWait = sockNoWait(sock, msg.flags, false);
-  const deadline = sockDeadline(task, sock, false);
-  const step = (): number | null => {
-    const err = sk.takeErr();
-    if (err) return -err;
-    const p = sk.recvQueue[0];
-    if (!p) {
-      if (sk.shutdown & RCV_SHUTDOWN) return noWait ? -E.EAGAIN : 0;
-      if (noWait) return -E.EAGAIN;
-      return null;
-    }
-    const want = msg.iter.count;
-    const copied = Math.min(want, p.data.length);
-    const n = msg.iter.copyTo(p.data.subarray(0, copied));
-    if (n < 0) return n;
-    if (copied < p.data.length) msg.msgFlags |= MSG_TRUNC;
-    if (!(msg.flags & MSG_PEEK)) {
-      sk.recvQueue.shift();
-      sk.rmem -= p.truesize;
-    }
-    if (msg.wantName) msg.name = makeSockaddrIn(p.saddr, 0);
-    // raw_recvmsg: sock_recv_cmsgs, then ip_cmsg_recv.
-    inetRecvCmsgs(sk, msg, p.rcv);
-    return msg.flags & MSG_TRUNC ? p.data.length : n;
-  };
-  const r = step();
-  if (r !== null) return r;
-  return (async () => {
-    for (;;) {
-      const e = await sockWait(task, sock, deadline);
-      if (e < 0) return e;
-      const r2 = step();
-      if (r2 !== null) return r2;
-    }
-  })();
+  return inetDgramRecvmsg(sock, task, rsk(sock), msg, () => 0);
 }
 
 function rawIoctl(sock: Socket, task: Task, cmd: number, arg: number): number {

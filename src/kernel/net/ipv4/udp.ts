@@ -19,23 +19,12 @@ import { putUser32 } from '../../mm/uaccess.js';
 import { allocSkb, type SkBuff } from '../core/skbuff.js';
 import { tcpUdpChecksum, csumPartial, csumFold, csumTcpUdpNofold } from '../core/checksum.js';
 import type { NetNs } from '../netns.js';
-import {
-  sockDeadline,
-  sockNoWait,
-  sockWait,
-  type ProtoOps,
-  type RecvMsg,
-  type SendMsg,
-  type Socket,
-} from '../socket.js';
+import { type ProtoOps, type RecvMsg, type SendMsg, type Socket } from '../socket.js';
 import {
   AF_INET,
   AF_UNSPEC,
   MSG_DONTROUTE,
   MSG_OOB,
-  MSG_PEEK,
-  MSG_TRUNC,
-  RCV_SHUTDOWN,
   SEND_SHUTDOWN,
   SIOCINQ,
   SIOCOUTQ,
@@ -43,7 +32,7 @@ import {
   TCP_CLOSE,
   TCP_ESTABLISHED,
 } from '../uapi.js';
-import { INADDR_ANY, isMulticast, makeSockaddrIn, parseSockaddrIn } from './inet_addr.js';
+import { INADDR_ANY, isMulticast, parseSockaddrIn } from './inet_addr.js';
 import {
   datagramPoll,
   icmpErrConvert,
@@ -52,14 +41,12 @@ import {
   inetShutdownDgram,
   InetSock,
   inetRcvInfo,
-  inetRecvCmsgs,
+  inetDgramRecvmsg,
   ipCmsgSend,
   ipcmInitSk,
   ipGetsockopt,
-  ipRecvError,
   ipSetsockopt,
   ICMP_DEST_UNREACH,
-  MSG_ERRQUEUE,
   type InetRcvInfo,
   ICMP_PORT_UNREACH,
   IPPROTO_UDP,
@@ -678,54 +665,17 @@ export function udpErr(ns: NetNs, err: IcmpErr): void {
 // ---------------------------------------------------------------------------------------
 // Receiving (udp_recvmsg).
 
-function dequeue(sk: UdpSock): UdpDatagram | undefined {
-  const d = sk.recvQueue.shift();
-  if (d) sk.rmem -= d.truesize;
-  return d;
-}
-
 function udpRecvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Promise<number> {
+  // __skb_recv_udp (a pending error before queued data); InDatagrams counts what is taken.
   const sk = usk(sock);
-  if (msg.flags & MSG_OOB) return -E.EOPNOTSUPP;
-  if (msg.flags & MSG_ERRQUEUE) return ipRecvError(sk, msg);
-  const noWait = sockNoWait(sock, msg.flags, false);
-  const deadline = sockDeadline(task, sock, false);
-  const step = (): number | null => {
-    // __skb_recv_udp: a pending error comes before queued data.
-    const err = sk.takeErr();
-    if (err) return -err;
-    const d = sk.recvQueue[0];
-    if (!d) {
-      if (sk.shutdown & RCV_SHUTDOWN) return noWait ? -E.EAGAIN : 0;
-      if (noWait) return -E.EAGAIN;
-      return null;
-    }
-    const peek = (msg.flags & MSG_PEEK) !== 0;
-    const want = msg.iter.count;
-    const ulen = d.data.length;
-    const copied = Math.min(want, ulen);
-    const n = msg.iter.copyTo(copied === ulen ? d.data : d.data.subarray(0, copied));
-    if (n < 0) return n;
-    if (copied < ulen) msg.msgFlags |= MSG_TRUNC;
-    if (!peek) {
-      dequeue(sk);
-      sk.ns.mib.udp.InDatagrams++;
-    }
-    if (msg.wantName) msg.name = makeSockaddrIn(d.saddr, d.sport);
-    // sock_recv_cmsgs, then ip_cmsg_recv_offset (udp_recvmsg's order).
-    inetRecvCmsgs(sk, msg, d.rcv);
-    return msg.flags & MSG_TRUNC ? ulen : n;
-  };
-  const r = step();
-  if (r !== null) return r;
-  return (async () => {
-    for (;;) {
-      const e = await sockWait(task, sock, deadline);
-      if (e < 0) return e;
-      const r2 = step();
-      if (r2 !== null) return r2;
-    }
-  })();
+  return inetDgramRecvmsg(
+    sock,
+    task,
+    sk,
+    msg,
+    (d) => d.sport,
+    () => sk.ns.mib.udp.InDatagrams++,
+  );
 }
 
 // ---------------------------------------------------------------------------------------
