@@ -415,6 +415,29 @@ export async function sockWait(task: Task, sock: Socket, deadline: number, queue
   return r;
 }
 
+/**
+ * The loop of a blocking socket call (sk_wait_event around a retry): `step` returns a result, or
+ * null when it must wait; then sleep on the socket (with its timeout) and try again. A wait that
+ * ends with an error (timeout, signal) is the result.
+ */
+export function sockWaitFor(
+  task: Task,
+  sock: Socket,
+  deadline: number,
+  step: () => number | null,
+): number | Promise<number> {
+  const r = step();
+  if (r !== null) return r;
+  return (async () => {
+    for (;;) {
+      const e = await sockWait(task, sock, deadline);
+      if (e < 0) return e;
+      const r2 = step();
+      if (r2 !== null) return r2;
+    }
+  })();
+}
+
 /** The absolute deadline for a blocking send or receive (0 = none). */
 export function sockDeadline(task: Task, sock: Socket, send: boolean): number {
   const t = send ? sock.sndtimeoNs : sock.rcvtimeoNs;

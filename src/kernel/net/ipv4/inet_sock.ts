@@ -19,7 +19,7 @@ import {
   sockDeadline,
   sockNoWait,
   sockRecvTimestamp,
-  sockWait,
+  sockWaitFor,
   type RecvMsg,
   type Socket,
 } from '../socket.js';
@@ -856,14 +856,5 @@ export function inetDgramRecvmsg<D extends InetDgram>(
     inetRecvCmsgs(sk, msg, d.rcv);
     return msg.flags & MSG_TRUNC ? len : n;
   };
-  const r = step();
-  if (r !== null) return r;
-  return (async () => {
-    for (;;) {
-      const e = await sockWait(task, sock, deadline);
-      if (e < 0) return e;
-      const r2 = step();
-      if (r2 !== null) return r2;
-    }
-  })();
+  return sockWaitFor(task, sock, deadline, step);
 }

@@ -25,6 +25,7 @@ import {
   sockNoWait,
   sockRegister,
   sockWait,
+  sockWaitFor,
   type ProtoOps,
   type RecvMsg,
   type SendMsg,
@@ -805,16 +806,7 @@ function netlinkRecvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Promis
     if (n < 0) return n;
     return msg.flags & MSG_TRUNC ? skb.data.length : n;
   };
-  const r = step();
-  if (r !== null) return r;
-  return (async () => {
-    for (;;) {
-      const e = await sockWait(task, sock, deadline);
-      if (e < 0) return e;
-      const r2 = step();
-      if (r2 !== null) return r2;
-    }
-  })();
+  return sockWaitFor(task, sock, deadline, step);
 }
 
 /** netlink_poll: a running dump is continued first; then datagram_poll. */

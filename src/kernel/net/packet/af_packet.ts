@@ -40,7 +40,7 @@ import {
   sockDeadline,
   sockNoWait,
   sockRegister,
-  sockWait,
+  sockWaitFor,
   type ProtoOps,
   type RecvMsg,
   type SendMsg,
@@ -416,16 +416,7 @@ function packetRecvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Promise
     if (n < 0) return n;
     return msg.flags & MSG_TRUNC ? q.data.length : n;
   };
-  const r = step();
-  if (r !== null) return r;
-  return (async () => {
-    for (;;) {
-      const e = await sockWait(task, sock, deadline);
-      if (e < 0) return e;
-      const r2 = step();
-      if (r2 !== null) return r2;
-    }
-  })();
+  return sockWaitFor(task, sock, deadline, step);
 }
 
 /** datagram_poll. */

@@ -28,6 +28,7 @@ import {
   sockNoWait,
   sockRegister,
   sockWait,
+  sockWaitFor,
   type ProtoOps,
   type RecvMsg,
   type SendMsg,
@@ -818,16 +819,7 @@ function unixDgramRecvmsg(sock: Socket, task: Task, msg: RecvMsg): number | Prom
     u.sock.wake();
     return msg.flags & MSG_TRUNC ? size : n;
   };
-  const r = step();
-  if (r !== null) return r;
-  return (async () => {
-    for (;;) {
-      const e = await sockWait(task, sock, deadline);
-      if (e < 0) return e;
-      const r2 = step();
-      if (r2 !== null) return r2;
-    }
-  })();
+  return sockWaitFor(task, sock, deadline, step);
 }
 
 /**
